@@ -1,0 +1,3 @@
+from qualscan.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Rule engine: runs rules over parsed units, suppression, fingerprints, caching, parallelism."""

@@ -1,0 +1,1 @@
+"""Service dependency graph (placeholder until the graph layer lands)."""

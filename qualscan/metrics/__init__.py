@@ -1,0 +1,1 @@
+"""Maintainability metrics (placeholder until the metrics layer lands)."""

@@ -1,0 +1,1 @@
+"""Parsers: bytes in, typed objects with line numbers out. No disk access."""

@@ -1,0 +1,1 @@
+"""Reporters: pure ``render(result) -> str`` functions, one module per format."""

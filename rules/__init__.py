@@ -1,0 +1,1 @@
+"""qualscan rules: one module per rule (or tight family), discovered automatically."""
