@@ -129,6 +129,7 @@ class SourceFile:
     size: int = 0
     is_test: bool = False
     language: str | None = None
+    library: str | None = None  # internal shared library (libs/..., packages/...) owning the file
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # An example is either the text of one file (named by the rule's ``example_path``) or a mapping of
 # relative path -> text describing a small monorepo.
-Example = Union[str, Mapping[str, str]]
+Example = Union[str, Mapping[str, str]]  # noqa: UP007 - runtime alias on 3.10
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,371 @@
+"""Command line: arguments, files, exit codes.
+
+Exit codes: 0 the command ran (findings do not change it), 1 a quality gate failed, 2 usage,
+configuration or internal error. Bad input never shows a traceback (set QUALSCAN_DEBUG=1 to see
+one for an internal error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qualscan import __version__
+from qualscan.config import Config, ConfigError, load_config
+from qualscan.engine.registry import RuleLoadError, all_rules, rule_by_code
+
+EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
+
+FORMATS = {
+    "text": "text",
+    "json": "json_report",
+    "html": "html",
+    "sarif": "sarif",
+    "md": "markdown",
+    "markdown": "markdown",
+    "github": "github",
+    "junit": "junit",
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"qualscan: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="qualscan",
+        description="Find what will break under peak traffic in an e-commerce service monorepo.",
+    )
+    p.add_argument("--version", action="version", version=f"qualscan {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def common(sp: argparse.ArgumentParser, *, formats: bool = True) -> None:
+        sp.add_argument("path", nargs="?", default=".", help="monorepo root (default: .)")
+        sp.add_argument("--config", type=Path, help="configuration file (default: qualscan.toml or [tool.qualscan] in pyproject.toml)")
+        sp.add_argument("--no-cache", action="store_true", help="do not read or write the per-file cache")
+        sp.add_argument("--cache-dir", help="cache directory (default: .qualscan_cache under the root)")
+        sp.add_argument("--jobs", "-j", type=int, help="worker processes (default: one per core)")
+        sp.add_argument("--select", help="comma-separated rule codes or prefixes to run (e.g. QS1,QS201)")
+        sp.add_argument("--ignore", help="comma-separated rule codes or prefixes to skip")
+        if formats:
+            sp.add_argument("--format", "-f", choices=sorted(set(FORMATS)), default="text", help="output format (default: text)")
+            sp.add_argument("--output", "-o", type=Path, help="write the report to FILE instead of stdout")
+            sp.add_argument("--compare", type=Path, help="previous JSON report: show what changed since then")
+            sp.add_argument("--timestamp", action="store_true", help="include the generation time in JSON/HTML")
+
+    scan = sub.add_parser("scan", help="scan a monorepo and report")
+    common(scan)
+    scan.add_argument("--shard", help="analyse a deterministic share of the services: i/n (1-based)")
+
+    sub.add_parser("rules", help="list every rule")
+    explain = sub.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("code", help="rule code (QS101) or name (no-timeout)")
+
+    graph = sub.add_parser("graph", help="export the service dependency graph, or a what-if")
+    common(graph, formats=False)
+    graph.add_argument("--format", "-f", choices=["dot", "mermaid", "json", "graphml"], default="mermaid")
+    graph.add_argument("--output", "-o", type=Path)
+    graph.add_argument("--fail", metavar="NODE", help="what breaks if NODE fails (blast radius)")
+
+    fix = sub.add_parser("fix", help="apply safe automatic fixes (explicit timeouts)")
+    fix.add_argument("path", nargs="?", default=".")
+    fix.add_argument("--rule", action="append", default=[], help="rule code to fix (default: every fixable rule)")
+    fix.add_argument("--diff", action="store_true", help="print the change as a unified diff; write nothing")
+    fix.add_argument("--timeout", type=float, help="timeout to add, in seconds (default: [tool.qualscan.fix] default_timeout or 5)")
+    fix.add_argument("--config", type=Path)
+    return p
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _err(msg: str) -> None:
+    print(f"qualscan: error: {msg}", file=sys.stderr)
+
+
+def _root(path: str) -> Path:
+    root = Path(path)
+    if not root.exists():
+        raise UsageError(f"path does not exist: {path}")
+    if not root.is_dir():
+        raise UsageError(f"not a directory: {path}")
+    return root.resolve()
+
+
+def _config(args: argparse.Namespace, root: Path) -> Config:
+    config = load_config(root, args.config)
+    overrides: dict[str, Any] = {}
+    if getattr(args, "no_cache", False):
+        overrides["use_cache"] = False
+    if getattr(args, "cache_dir", None):
+        overrides["cache_dir"] = args.cache_dir
+    if getattr(args, "jobs", None) is not None:
+        if args.jobs < 0:
+            raise UsageError("--jobs must be 0 or more")
+        overrides["jobs"] = args.jobs
+    if getattr(args, "select", None):
+        overrides["select"] = tuple(s.strip().upper() for s in args.select.split(",") if s.strip())
+    if getattr(args, "ignore", None):
+        overrides["ignore"] = tuple(s.strip().upper() for s in args.ignore.split(",") if s.strip())
+    return config.with_overrides(**overrides) if overrides else config
+
+
+def _progress() -> Any:
+    """A rich progress bar on stderr when it is a terminal; None otherwise."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    prog = Progress(
+        TextColumn("analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = prog.add_task("files", total=None)
+
+    def update(done: int, total: int) -> None:
+        if total < 50:
+            return
+        if not prog.live.is_started:
+            prog.start()
+        prog.update(task, completed=done, total=total)
+
+    return prog, update
+
+
+def render(result: Any, fmt: str, **options: Any) -> str:
+    module_name = FORMATS[fmt]
+    try:
+        module = importlib.import_module(f"qualscan.reporters.{module_name}")
+    except ImportError as exc:
+        raise UsageError(f"the {fmt} format is not available in this build ({exc})") from None
+    return str(module.render(result, **options))
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
+            sys.stdout.write("\n")
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{path} is not a JSON report: {exc}") from None
+    if not isinstance(data, dict) or "findings" not in data:
+        raise UsageError(f"{path} is not a qualscan JSON report")
+    return data
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from qualscan.engine.pipeline import scan_path
+
+    root = _root(args.path)
+    config = _config(args, root)
+    prog, update = _progress()
+    try:
+        result = scan_path(root, config, progress=update)
+    finally:
+        if prog is not None and prog.live.is_started:
+            prog.stop()
+    options: dict[str, Any] = {}
+    if args.compare:
+        options["compare"] = _load_json(args.compare)
+    if args.timestamp:
+        options["timestamp"] = True
+    _write(render(result, args.format, **options), args.output)
+    return EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    rows = [(r.code, r.name, r.severity.value, r.summary) for r in all_rules()]
+    if not rows:
+        print("no rules installed")
+        return EXIT_OK
+    w1 = max(len(r[1]) for r in rows)
+    for code, name, sev, summary in rows:
+        print(f"{code}  {name:<{w1}}  {sev:<8}  {summary}")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    rule = rule_by_code(args.code)
+    if rule is None:
+        raise UsageError(f"no rule {args.code!r} (see `qualscan rules`)")
+    print(f"# {rule.code} {rule.name}\n")
+    print(f"Severity: {rule.severity.value} · Confidence: {rule.confidence.value} · Scope: {rule.scope}"
+          + (" · Fixable" if rule.fixable else ""))
+    print(f"\n{rule.summary}\n")
+    print(rule.docs())
+    if rule.options:
+        print("\n## Options\n")
+        for k, v in sorted(rule.options.items()):
+            print(f"- `{k}` (default `{v!r}`)")
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from qualscan import graph as graph_layer
+    from qualscan.engine.pipeline import scan_path_detailed
+
+    root = _root(args.path)
+    config = _config(args, root)
+    if not hasattr(graph_layer, "export"):
+        raise UsageError("the graph layer is not available in this build")
+    _, model, _ = scan_path_detailed(root, config)
+    if model is None:
+        raise UsageError("the service graph could not be built (see diagnostics of `qualscan scan`)")
+    if args.fail:
+        report = graph_layer.what_if(model, args.fail)
+        if report is None or report.get("error"):
+            raise UsageError((report or {}).get("error") or f"no node {args.fail!r} in the graph")
+        text = json.dumps(report, indent=2, sort_keys=True) + "\n" if args.format == "json" else _what_if_text(report)
+    else:
+        text = graph_layer.export(model, args.format)
+    _write(text, args.output)
+    return EXIT_OK
+
+
+def _what_if_text(report: dict[str, Any]) -> str:
+    lines = [f"If {report.get('node')} fails:"]
+    broken = report.get("broken") or []
+    degraded = report.get("degraded") or []
+    lines.append("  journeys broken:   " + (", ".join(broken) if broken else "none"))
+    lines.append("  journeys degraded: " + (", ".join(degraded) if degraded else "none"))
+    for key in ("unreachable", "affected_services"):
+        if report.get(key):
+            lines.append(f"  {key.replace('_', ' ')}: " + ", ".join(report[key]))
+    return "\n".join(lines) + "\n"
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    try:
+        from qualscan.engine.fix import fix_source
+    except ImportError:
+        raise UsageError("automatic fixes are not available in this build") from None
+    from qualscan.discovery import discover, read_file
+    from qualscan.model import Diagnostic, FileKind
+
+    target = Path(args.path)
+    if not target.exists():
+        raise UsageError(f"path does not exist: {args.path}")
+    root = target.resolve() if target.is_dir() else target.resolve().parent
+    config = load_config(root, args.config)
+    fixable = {r.code for r in all_rules() if r.fixable}
+    wanted = {c.upper() for c in args.rule} or fixable
+    unknown = wanted - fixable
+    if unknown:
+        raise UsageError(f"not fixable: {', '.join(sorted(unknown))} (fixable rules: {', '.join(sorted(fixable)) or 'none'})")
+    timeout = args.timeout if args.timeout is not None else float(config.fix.get("default_timeout", 5.0))
+    if timeout <= 0:
+        raise UsageError("--timeout must be greater than 0")
+    if target.is_dir():
+        files = [f.path for f in discover(root, config).files if f.kind is FileKind.PYTHON and not f.is_test]
+    else:
+        files = [target.name]
+    changed_files = 0
+    changes = 0
+    for rel in files:
+        data = read_file(root, rel, config.max_file_size)
+        if isinstance(data, Diagnostic):
+            print(f"qualscan: {rel}: {data.message}", file=sys.stderr)
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            print(f"qualscan: {rel}: not UTF-8; skipped", file=sys.stderr)
+            continue
+        try:
+            new, n = fix_source(text, default_timeout=timeout, rules=wanted)
+        except Exception as exc:  # noqa: BLE001 - unparsable file: skip with a one-line note
+            print(f"qualscan: {rel}: cannot fix ({type(exc).__name__}); skipped", file=sys.stderr)
+            continue
+        if n and new != text:
+            changed_files += 1
+            changes += n
+            if args.diff:
+                sys.stdout.writelines(
+                    difflib.unified_diff(text.splitlines(True), new.splitlines(True), f"a/{rel}", f"b/{rel}")
+                )
+            else:
+                (root / rel).write_text(new, encoding="utf-8")
+    verb = "would change" if args.diff else "changed"
+    print(f"qualscan fix: {verb} {changes} call(s) in {changed_files} file(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {
+    "scan": cmd_scan,
+    "rules": cmd_rules,
+    "explain": cmd_explain,
+    "graph": cmd_graph,
+    "fix": cmd_fix,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except ConfigError as exc:
+        _err(f"invalid configuration in {exc.source}:")
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    except RuleLoadError as exc:
+        _err(f"cannot load rules: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_ERROR
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - internal errors: one line, exit 2
+        if os.environ.get("QUALSCAN_DEBUG"):
+            traceback.print_exc()
+        _err(f"internal error: {type(exc).__name__}: {exc} (set QUALSCAN_DEBUG=1 for a traceback)")
+        return EXIT_ERROR

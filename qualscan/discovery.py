@@ -1,0 +1,457 @@
+"""Monorepo discovery: walk the root, classify files, find services. The only module besides the
+CLI that reads the disk (files, git).
+
+The walk is gitignore-aware (pathspec, nested ``.gitignore`` files too), never follows symlinks
+out of the root or into loops, and turns every unreadable thing into a diagnostic. The pure core,
+``build_inventory``, works on a list of (path, size) pairs so in-memory scans share it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
+
+import pathspec
+
+from qualscan.config import Config
+from qualscan.model import Diagnostic, FileKind, Level, NodeKind, Service, SourceFile
+
+BUILD_MARKERS = (
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "Dockerfile",
+    "package.json",
+    "go.mod",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "Cargo.toml",
+    "composer.json",
+    "Gemfile",
+    "mix.exs",
+)
+_MARKER_PATTERNS = (re.compile(r"^requirements.*\.txt$"), re.compile(r".*\.csproj$"), re.compile(r"^Dockerfile\..+"))
+
+LANGUAGES = {
+    ".py": "python",
+    ".go": "go",
+    ".java": "java",
+    ".kt": "kotlin",
+    ".scala": "scala",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".tsx": "typescript",
+    ".cs": "csharp",
+    ".php": "php",
+    ".rb": "ruby",
+    ".rs": "rust",
+    ".ex": "elixir",
+    ".exs": "elixir",
+    ".cpp": "cpp",
+    ".cc": "cpp",
+    ".c": "c",
+    ".swift": "swift",
+}
+_MARKER_LANG = {
+    "go.mod": "go",
+    "package.json": "javascript",
+    "pom.xml": "java",
+    "build.gradle": "java",
+    "build.gradle.kts": "kotlin",
+    "Cargo.toml": "rust",
+    "composer.json": "php",
+    "Gemfile": "ruby",
+    "mix.exs": "elixir",
+    "pyproject.toml": "python",
+    "setup.py": "python",
+    "setup.cfg": "python",
+}
+LIBRARY_DIRS = {"libs", "lib", "packages", "shared", "common", "pkg", "internal-libs"}
+COVERAGE_NAMES = {".coverage", "coverage.xml", "lcov.info", "cobertura.xml", "cobertura-coverage.xml"}
+TEST_DIRS = {"tests", "test", "testing", "__tests__", "spec", "specs"}
+_TEST_FILE = re.compile(r"^(test_.*\.py|.*_test\.py|conftest\.py|.*_test\.go|.*\.(test|spec)\.[jt]sx?|.*Tests?\.(java|cs))$")
+
+
+@dataclass(frozen=True)
+class Inventory:
+    files: tuple[SourceFile, ...]
+    services: tuple[Service, ...]
+    libraries: tuple[Service, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def by_path(self) -> dict[str, SourceFile]:
+        return {f.path: f for f in self.files}
+
+
+# --- classification (pure) -----------------------------------------------------------------------
+
+
+def classify(path: str, helm_chart_dirs: Sequence[str] = ()) -> tuple[FileKind, str | None]:
+    """Kind and language of a file from its relative path."""
+    p = PurePosixPath(path)
+    name = p.name
+    lower = name.lower()
+    suffix = p.suffix.lower()
+    if lower in COVERAGE_NAMES or lower.endswith(".lcov") or (lower.startswith(".coverage.") and "." in lower[10:]):
+        return FileKind.COVERAGE, None
+    if suffix in (".py", ".pyi") and suffix == ".py":
+        return FileKind.PYTHON, "python"
+    if name == "Dockerfile" or name.startswith("Dockerfile.") or lower.endswith(".dockerfile"):
+        return FileKind.DOCKERFILE, None
+    if suffix in (".yaml", ".yml"):
+        if re.match(r"^(docker-)?compose([.-].*)?\.ya?ml$", lower):
+            return FileKind.COMPOSE, None
+        for chart in helm_chart_dirs:
+            prefix = f"{chart}/templates/" if chart else "templates/"
+            if path.startswith(prefix):
+                return FileKind.HELM_TEMPLATE, None
+        return FileKind.YAML, None
+    if suffix == ".tpl":
+        for chart in helm_chart_dirs:
+            prefix = f"{chart}/templates/" if chart else "templates/"
+            if path.startswith(prefix):
+                return FileKind.HELM_TEMPLATE, None
+    if lower == "nginx.conf" or (suffix == ".conf" and ("nginx" in path.lower() or lower.endswith(".nginx.conf"))):
+        return FileKind.NGINX, None
+    if lower == ".env" or lower.startswith(".env.") or suffix == ".env":
+        return FileKind.ENV, None
+    if suffix == ".toml":
+        return FileKind.TOML, None
+    if suffix in LANGUAGES:
+        return FileKind.OTHER_SOURCE, LANGUAGES[suffix]
+    return FileKind.OTHER, None
+
+
+def is_test_path(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return any(part in TEST_DIRS for part in parts[:-1]) or bool(_TEST_FILE.match(parts[-1]))
+
+
+def is_migration_path(path: str) -> bool:
+    return "migrations" in PurePosixPath(path).parts[:-1] or "alembic" in PurePosixPath(path).parts[:-1]
+
+
+def _is_marker(name: str) -> bool:
+    return name in BUILD_MARKERS or any(p.match(name) for p in _MARKER_PATTERNS)
+
+
+def build_inventory(
+    entries: Iterable[tuple[str, int]],
+    config: Config,
+    diagnostics: Sequence[Diagnostic] = (),
+    root_name: str = "root",
+) -> Inventory:
+    """Classify files and find services from (relative POSIX path, size) pairs. Pure."""
+    entries = sorted(entries)
+    paths = [p for p, _ in entries]
+    helm_charts = sorted(str(PurePosixPath(p).parent) if "/" in p else "" for p in paths if PurePosixPath(p).name == "Chart.yaml")
+    # -- candidate service directories: directories holding a build marker
+    marker_dirs: dict[str, list[str]] = {}
+    for p in paths:
+        pp = PurePosixPath(p)
+        if _is_marker(pp.name):
+            d = str(pp.parent) if len(pp.parts) > 1 else ""
+            marker_dirs.setdefault(d, []).append(pp.name)
+    declared = _declared_services(config, paths)
+    ignored = {name for name, opts in config.services.items() if opts.get("ignore")}
+    service_dirs: dict[str, str] = {}  # dir -> name
+    library_dirs: dict[str, str] = {}
+    # deepest-first resolution needs outermost-first filtering: a marker dir inside a service is part of it
+    for d in sorted(marker_dirs, key=lambda x: (x.count("/") if x else -1, x)):
+        if d == "":
+            continue
+        if d in declared.values() or any(_inside(d, s) for s in list(service_dirs) + list(library_dirs)):
+            continue
+        parts = PurePosixPath(d).parts
+        has_runtime = any(m.startswith("Dockerfile") for m in marker_dirs[d])
+        if any(part in LIBRARY_DIRS for part in parts) and not has_runtime:
+            library_dirs[d] = parts[-1]
+            continue
+        if _is_test_or_example_dir(parts):
+            continue
+        service_dirs[d] = parts[-1]
+    if "" in marker_dirs and not service_dirs and not declared:
+        service_dirs[""] = root_name
+    # -- disambiguate duplicate names (api, web ...) with the parent directory
+    counts: dict[str, int] = {}
+    for name in service_dirs.values():
+        counts[name] = counts.get(name, 0) + 1
+    for d, name in list(service_dirs.items()):
+        if counts[name] > 1:
+            service_dirs[d] = d.replace("/", "-")
+    # -- declared services (config) win
+    for name, d in declared.items():
+        service_dirs = {k: v for k, v in service_dirs.items() if v != name and k != d}
+        service_dirs[d] = name
+    service_dirs = {d: n for d, n in service_dirs.items() if n not in ignored}
+    # -- assign files, deepest owning directory first
+    owners = sorted(service_dirs, key=lambda d: -len(d))
+    lib_owners = sorted(library_dirs, key=lambda d: -len(d))
+    files: list[SourceFile] = []
+    langs: dict[str, set[str]] = {d: set() for d in service_dirs}
+    for path, size in entries:
+        kind, lang = classify(path, helm_charts)
+        test = is_test_path(path)
+        if config.exclude_tests and test:
+            continue
+        if config.exclude_migrations and is_migration_path(path):
+            continue
+        owner = next((d for d in owners if _inside(path, d)), None)
+        library = None
+        if owner is None:
+            service = None
+            owner_lib = next((d for d in lib_owners if _inside(path, d)), None)
+            library = library_dirs[owner_lib] if owner_lib is not None else None
+        else:
+            service = service_dirs[owner]
+            if lang:
+                langs[owner].add(lang)
+        files.append(
+            SourceFile(path=path, kind=kind, service=service, size=size, is_test=test, language=lang, library=library)
+        )
+    for d, markers in marker_dirs.items():
+        if d in langs:
+            for m in markers:
+                if m in _MARKER_LANG and not langs[d]:
+                    langs[d].add(_MARKER_LANG[m])
+    services = tuple(
+        Service(
+            name=name,
+            path=d,
+            languages=tuple(sorted(langs.get(d, ()))),
+            kind=NodeKind(config.services.get(name, {}).get("kind", "service")),
+            markers=tuple(sorted(marker_dirs.get(d, ["config"]))),
+            attrs={"critical": True} if config.services.get(name, {}).get("critical") else {},
+        )
+        for d, name in sorted(service_dirs.items(), key=lambda kv: kv[1])
+    )
+    libraries = tuple(
+        Service(name=name, path=d, languages=("python",), markers=tuple(sorted(marker_dirs.get(d, ()))))
+        for d, name in sorted(library_dirs.items(), key=lambda kv: kv[1])
+    )
+    return Inventory(files=tuple(files), services=services, libraries=libraries, diagnostics=tuple(diagnostics))
+
+
+def _inside(path: str, directory: str) -> bool:
+    return directory == "" or path == directory or path.startswith(directory + "/")
+
+
+def _is_test_or_example_dir(parts: Sequence[str]) -> bool:
+    return any(part in TEST_DIRS or part in ("docs", "examples", "example", "fixtures", "testdata") for part in parts)
+
+
+def _declared_services(config: Config, paths: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, opts in sorted(config.services.items()):
+        if opts.get("ignore"):
+            continue
+        if opts.get("path") is not None:
+            out[name] = str(PurePosixPath(opts["path"])).strip("/").removeprefix("./") if opts["path"] not in (".", "") else ""
+        elif opts.get("paths"):
+            dirs = sorted(
+                {
+                    str(PurePosixPath(p).parent)
+                    for p in paths
+                    if any(fnmatch(p, g) or fnmatch(str(PurePosixPath(p).parent), g.rstrip("/")) for g in opts["paths"])
+                }
+            )
+            if dirs:
+                out[name] = os.path.commonpath(dirs) if len(dirs) > 1 else dirs[0]
+    return out
+
+
+# --- the disk walk ----------------------------------------------------------------------------
+
+
+def _exclude_spec(config: Config) -> pathspec.PathSpec:
+    return pathspec.PathSpec.from_lines("gitwildmatch", list(config.exclude) + list(config.extend_exclude))
+
+
+def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagnostic]]:
+    """Every regular file under ``root`` that is not excluded or gitignored, as (relpath, size)."""
+    root = root.resolve()
+    excludes = _exclude_spec(config)
+    entries: list[tuple[str, int]] = []
+    diags: list[Diagnostic] = []
+    ignore_stack: list[tuple[str, pathspec.PathSpec]] = []
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def ignored(rel: str, is_dir: bool) -> bool:
+        probe = rel + "/" if is_dir else rel
+        if excludes.match_file(probe):
+            return True
+        for base, spec in ignore_stack:
+            if base and not rel.startswith(base + "/"):
+                continue
+            sub = rel[len(base) + 1 :] if base else rel
+            if spec.match_file(sub + "/" if is_dir else sub):
+                return True
+        return False
+
+    def visit(directory: Path, rel_dir: str) -> None:
+        try:
+            st = directory.stat()
+        except OSError as exc:
+            diags.append(Diagnostic(rel_dir or ".", 0, Level.WARNING, f"cannot read directory: {exc.strerror}"))
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            return
+        seen_dirs.add(key)
+        gi = directory / ".gitignore"
+        pushed = False
+        if gi.is_file() and not gi.is_symlink():
+            try:
+                spec = pathspec.PathSpec.from_lines("gitwildmatch", gi.read_text(encoding="utf-8", errors="replace").splitlines())
+                ignore_stack.append((rel_dir, spec))
+                pushed = True
+            except (OSError, ValueError) as exc:
+                diags.append(Diagnostic(f"{rel_dir}/.gitignore".lstrip("/"), 0, Level.WARNING, f"unreadable .gitignore: {exc}"))
+        try:
+            with os.scandir(directory) as it:
+                items = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            diags.append(Diagnostic(rel_dir or ".", 0, Level.WARNING, f"cannot read directory: {exc.strerror or exc}"))
+            if pushed:
+                ignore_stack.pop()
+            return
+        for entry in items:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                if entry.is_symlink():
+                    _note_symlink(root, Path(entry.path), rel, diags)
+                    continue
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                diags.append(Diagnostic(rel, 0, Level.WARNING, f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISDIR(mode):
+                if not ignored(rel, True):
+                    visit(Path(entry.path), rel)
+            elif stat.S_ISREG(mode):
+                if not ignored(rel, False):
+                    try:
+                        entries.append((rel, entry.stat(follow_symlinks=False).st_size))
+                    except OSError as exc:
+                        diags.append(Diagnostic(rel, 0, Level.WARNING, f"cannot stat: {exc.strerror or exc}"))
+        if pushed:
+            ignore_stack.pop()
+
+    visit(root, "")
+    return entries, diags
+
+
+def _note_symlink(root: Path, link: Path, rel: str, diags: list[Diagnostic]) -> None:
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        diags.append(Diagnostic(rel, 0, Level.INFO, "symbolic link loop or dangling link; not followed"))
+        return
+    if not target.is_relative_to(root):
+        diags.append(Diagnostic(rel, 0, Level.INFO, "symbolic link points outside the scanned root; not followed"))
+    # links inside the root are not followed either: their target is scanned where it lives
+
+
+def discover(root: Path, config: Config) -> Inventory:
+    entries, diags = walk(root, config)
+    return build_inventory(entries, config, diags, root_name=root.resolve().name or "root")
+
+
+def read_file(root: Path, rel: str, max_size: int) -> bytes | Diagnostic:
+    """Read one discovered file; vanished, unreadable and oversized files become diagnostics."""
+    path = root / rel
+    try:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode):
+            return Diagnostic(rel, 0, Level.WARNING, "no longer a regular file; skipped")
+        if st.st_size > max_size:
+            return Diagnostic(rel, 0, Level.WARNING, f"file of {st.st_size} bytes is over max_file_size ({max_size}); skipped")
+        with open(path, "rb") as fh:
+            data = fh.read(max_size + 1)
+        if len(data) > max_size:
+            return Diagnostic(rel, 0, Level.WARNING, f"file grew over max_file_size ({max_size}); skipped")
+        return data
+    except FileNotFoundError:
+        return Diagnostic(rel, 0, Level.WARNING, "file vanished during the scan; skipped")
+    except OSError as exc:
+        return Diagnostic(rel, 0, Level.WARNING, f"cannot read: {exc.strerror or exc}; skipped")
+
+
+# --- git --------------------------------------------------------------------------------------
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update({"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_PAGER": "cat"})
+    return env
+
+
+def run_git(root: Path, args: Sequence[str], timeout: float = 300) -> tuple[int, str, str]:
+    """Run git read-only in ``root``; returns (exit code, stdout, stderr). 127 when git is missing."""
+    git = shutil.which("git")
+    if git is None:
+        return 127, "", "git is not installed"
+    try:
+        proc = subprocess.run(
+            [git, "-c", "core.quotepath=off", "-c", "safe.directory=*", "-C", str(root), *args],
+            capture_output=True,
+            timeout=timeout,
+            env=_git_env(),
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return 124, "", f"git {args[0]} timed out after {timeout:.0f} s"
+    except OSError as exc:
+        return 126, "", f"cannot run git: {exc}"
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+def git_log(root: Path, args: Sequence[str], since_days: int) -> tuple[str | None, str | None]:
+    """One ``git log`` pass for the history metrics: (text, None) or (None|partial, problem)."""
+    code, out, err = run_git(root, ["rev-parse", "--is-inside-work-tree"], timeout=30)
+    if code == 127:
+        return None, "git is not installed; history metrics are absent"
+    if code != 0 or out.strip() != "true":
+        return None, "not a git repository; history metrics are absent"
+    problem = None
+    _, shallow, _ = run_git(root, ["rev-parse", "--is-shallow-repository"], timeout=30)
+    if shallow.strip() == "true":
+        problem = "shallow clone: history metrics cover only the commits present"
+    code, out, err = run_git(root, ["log", *args, f"--since={since_days} days ago", "--relative", "--", "."])
+    if code != 0:
+        first = (err.strip().splitlines() or ["unknown error"])[-1]
+        if "does not have any commits" in err:
+            return "", "repository has no commits yet; history metrics are empty"
+        return (out or None), f"git log failed ({first}); history metrics may be partial"
+    return out, problem
+
+
+# --- coverage files --------------------------------------------------------------------------
+
+
+def coverage_files(root: Path, inventory: Inventory, config: Config) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
+    wanted = [f.path for f in inventory.files if f.kind is FileKind.COVERAGE]
+    for extra in config.metric("coverage_files", []):
+        rel = str(PurePosixPath(extra)).removeprefix("./")
+        if rel not in wanted:
+            wanted.append(rel)
+    out: list[tuple[str, bytes]] = []
+    diags: list[Diagnostic] = []
+    for rel in sorted(wanted):
+        data = read_file(root, rel, max(config.max_file_size, 200_000_000))
+        if isinstance(data, Diagnostic):
+            diags.append(data)
+        else:
+            out.append((rel, data))
+    return out, diags

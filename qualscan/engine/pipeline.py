@@ -1,0 +1,465 @@
+"""The scan pipeline: discovery -> per-file pass (process pool) -> graph + metrics -> project rules
+-> findings (suppression, fingerprints, targets) -> scoring -> ``ScanResult``.
+
+``scan_path`` reads a directory (through ``discovery``); ``scan_sources`` scans an in-memory mapping
+of relative path -> bytes with no disk, git or cache (rule examples and tests use it). Both share
+``run``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from qualscan import __version__, scoring
+from qualscan import graph as graph_layer
+from qualscan import metrics as metrics_layer
+from qualscan.config import Config
+from qualscan.discovery import Inventory, build_inventory, coverage_files, discover, git_log, read_file
+from qualscan.engine.cache import Cache
+from qualscan.engine.fingerprint import fingerprint
+from qualscan.engine.registry import enabled_rules, rule_options, rule_severity, validate_rule_options
+from qualscan.engine.rule import Hit, ProjectContext, ProjectRule, PythonRule, Rule
+from qualscan.engine.suppress import Suppressions, parse_suppressions
+from qualscan.engine.worker import FileTask, _internal, hit_to_json, init_worker, run_task
+from qualscan.model import (
+    Diagnostic,
+    Edge,
+    FileKind,
+    Finding,
+    Journey,
+    Level,
+    ScanResult,
+    Service,
+    SourceFile,
+)
+
+# Non-Python files the graph layer reads (other-language sources only up to this size)
+GRAPH_KINDS = {
+    FileKind.YAML,
+    FileKind.HELM_TEMPLATE,
+    FileKind.COMPOSE,
+    FileKind.DOCKERFILE,
+    FileKind.NGINX,
+    FileKind.ENVOY,
+    FileKind.ENV,
+    FileKind.OTHER_SOURCE,
+}
+OTHER_SOURCE_MAX = 512_000
+POOL_MIN_FILES = 24  # below this, a process pool costs more than it saves
+
+WELL_KNOWN_CHAIN = (
+    ("gateway", "frontend", "bff", "api-gateway", "edge", "web"),
+    ("cart", "cartservice", "basket", "basket-api", "carts"),
+    ("checkout", "checkoutservice", "ordering", "orders"),
+    ("payment", "paymentservice", "payments", "payment-api"),
+)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ScanInputs:
+    inventory: Inventory
+    read: Callable[[str], bytes | Diagnostic]
+    root_name: str
+    git_text: str | None = None
+    git_problem: str | None = None
+    coverage: Sequence[tuple[str, bytes]] = ()
+    cache: Cache | None = None
+    extra_diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+# --- entry points ---------------------------------------------------------------------------------
+
+
+def scan_path(root: Path, config: Config, *, progress: Progress | None = None, use_cache: bool | None = None) -> ScanResult:
+    return scan_path_detailed(root, config, progress=progress, use_cache=use_cache)[0]
+
+
+def scan_path_detailed(
+    root: Path, config: Config, *, progress: Progress | None = None, use_cache: bool | None = None
+) -> tuple[ScanResult, Any, Any]:
+    """``scan_path`` plus the graph model and project metrics objects (for ``qualscan graph``)."""
+    root = root.resolve()
+    validate_rule_options(config)
+    inventory = discover(root, config)
+    diags: list[Diagnostic] = []
+    git_text: str | None = None
+    git_problem: str | None = None
+    git_args = getattr(metrics_layer, "GIT_LOG_ARGS", None)
+    if git_args is not None:
+        git_text, git_problem = git_log(root, git_args, int(config.metric("churn_days", 365)))
+    coverage, cov_diags = coverage_files(root, inventory, config)
+    diags.extend(cov_diags)
+    cache = None
+    if use_cache if use_cache is not None else config.use_cache:
+        cache_dir = Path(config.cache_dir)
+        cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
+        cache = Cache(cache_dir, config)
+        cache.ensure_gitignore()
+    inputs = ScanInputs(
+        inventory=inventory,
+        read=lambda rel: read_file(root, rel, config.max_file_size),
+        root_name=root.name,
+        git_text=git_text,
+        git_problem=git_problem,
+        coverage=coverage,
+        cache=cache,
+        extra_diagnostics=diags,
+    )
+    return run_detailed(inputs, config, progress=progress)
+
+
+def scan_sources(files: Mapping[str, bytes | str], config: Config | None = None, *, root_name: str = "repo") -> ScanResult:
+    """Scan an in-memory monorepo: no disk, no git, no cache. Used by rule examples and tests."""
+    config = config or Config()
+    validate_rule_options(config)
+    blobs = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in files.items()}
+    inventory = build_inventory(((p, len(b)) for p, b in blobs.items()), config, root_name=root_name)
+
+    def read(rel: str) -> bytes | Diagnostic:
+        data = blobs[rel]
+        if len(data) > config.max_file_size:
+            return Diagnostic(rel, 0, Level.WARNING, f"file of {len(data)} bytes is over max_file_size; skipped")
+        return data
+
+    coverage = [(f.path, blobs[f.path]) for f in inventory.files if f.kind is FileKind.COVERAGE]
+    inputs = ScanInputs(inventory=inventory, read=read, root_name=root_name, coverage=coverage,
+                        git_problem="in-memory scan: no git history")
+    return run(inputs, config.with_overrides(jobs=1))
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def infer_journeys(service_names: Iterable[str]) -> tuple[Journey, ...]:
+    """Default checkout journey from well-known names, when none are configured."""
+    names = set(service_names)
+    path = []
+    for candidates in WELL_KNOWN_CHAIN:
+        hit = next((c for c in candidates if c in names), None)
+        if hit:
+            path.append(hit)
+    if len(path) >= 2:
+        return (Journey(name="checkout", path=tuple(path), weight=1.0, inferred=True),)
+    return ()
+
+
+def service_facts(services: Sequence[Service], journeys: Sequence[Journey], config: Config) -> dict[str, dict[str, Any]]:
+    facts: dict[str, dict[str, Any]] = {}
+    for svc in services:
+        on = [j for j in journeys if svc.name in j.path]
+        budgets = [j.budget_s for j in on if j.budget_s is not None]
+        facts[svc.name] = {
+            "critical": bool(on) or bool(config.services.get(svc.name, {}).get("critical")),
+            "journeys": sorted(j.name for j in on),
+            "budget_s": min(budgets) if budgets else None,
+        }
+    return facts
+
+
+def _jobs(config: Config) -> int:
+    if config.jobs > 0:
+        return config.jobs
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run(inputs: ScanInputs, config: Config, *, progress: Progress | None = None) -> ScanResult:
+    return run_detailed(inputs, config, progress=progress)[0]
+
+
+def run_detailed(inputs: ScanInputs, config: Config, *, progress: Progress | None = None) -> tuple[ScanResult, Any, Any]:
+    inv = inputs.inventory
+    diagnostics: list[Diagnostic] = list(inv.diagnostics) + list(inputs.extra_diagnostics)
+    rules = enabled_rules(config)
+    python_rules = [r for r in rules if issubclass(r, PythonRule)]
+    project_rules = [r for r in rules if issubclass(r, ProjectRule)]
+    journeys = config.journeys or infer_journeys(s.name for s in inv.services)
+    svc_facts = service_facts(inv.services, journeys, config)
+
+    # -- per-file pass over Python files
+    py_files = [f for f in inv.files if f.kind is FileKind.PYTHON]
+    tasks: list[FileTask] = []
+    for f in py_files:
+        data = inputs.read(f.path)
+        if isinstance(data, Diagnostic):
+            diagnostics.append(data)
+            continue
+        tasks.append(
+            FileTask(f.path, data, service=f.service, is_test=f.is_test, service_info=svc_facts.get(f.service or "", {}))
+        )
+    outcomes = _run_tasks(tasks, config, python_rules, inputs.cache, progress)
+    for out in outcomes:
+        diagnostics.extend(_diag_from_json(d) for d in out["diagnostics"])
+
+    # -- non-Python inputs for the graph layer
+    texts: dict[str, bytes] = {}
+    for f in inv.files:
+        if f.kind in GRAPH_KINDS:
+            if f.kind is FileKind.OTHER_SOURCE and f.size > OTHER_SOURCE_MAX:
+                continue
+            data = inputs.read(f.path)
+            if isinstance(data, Diagnostic):
+                diagnostics.append(data)
+            else:
+                texts[f.path] = data
+    python_facts = {o["path"]: o["graph"] for o in outcomes if o.get("graph") is not None}
+
+    # -- graph
+    model_graph = None
+    services: tuple[Service, ...] = inv.services
+    edges: tuple[Edge, ...] = ()
+    build_graph = getattr(graph_layer, "build_graph", None)
+    if build_graph is not None:
+        try:
+            model_graph = build_graph(
+                root_name=inputs.root_name,
+                config=config,
+                services=inv.services,
+                files=inv.files,
+                texts=texts,
+                python_facts=python_facts,
+            )
+            services = tuple(model_graph.services)
+            edges = tuple(model_graph.edges)
+            journeys = tuple(model_graph.journeys) or tuple(journeys)
+            diagnostics.extend(model_graph.diagnostics)
+        except Exception as exc:  # noqa: BLE001 - nothing is lost: report and continue
+            diagnostics.append(_diag_from_json(_internal(".", "service graph", exc)))
+            model_graph = None
+
+    # -- project metrics
+    project_metrics = None
+    if inputs.git_problem:
+        diagnostics.append(Diagnostic(".", 0, Level.INFO, inputs.git_problem))
+    analyze_project = getattr(metrics_layer, "analyze_project", None)
+    if analyze_project is not None:
+        try:
+            critical = frozenset(n for j in journeys for n in j.path)
+            project_metrics = analyze_project(
+                config=config,
+                files=inv.files,
+                services=inv.services,
+                file_facts={o["path"]: o["metrics"] for o in outcomes if o.get("metrics") is not None},
+                git_log=inputs.git_text,
+                git_problem=inputs.git_problem,
+                coverage=inputs.coverage,
+                journeys=journeys,
+                critical_services=critical,
+            )
+            diagnostics.extend(project_metrics.diagnostics)
+        except Exception as exc:  # noqa: BLE001
+            diagnostics.append(_diag_from_json(_internal(".", "project metrics", exc)))
+            project_metrics = None
+
+    # -- project rules
+    text_cache: dict[str, str] = {}
+
+    def text_of(path: str) -> str:
+        if path not in text_cache:
+            raw = texts.get(path)
+            text_cache[path] = raw.decode("utf-8", "replace") if raw is not None else ""
+        return text_cache[path]
+
+    ctx = ProjectContext(
+        root_name=inputs.root_name,
+        config=config,
+        services=services,
+        files=inv.files,
+        journeys=journeys,
+        deployment=getattr(model_graph, "deployment", None),
+        graph=model_graph,
+        metrics=project_metrics,
+        python_facts=python_facts,
+        texts={p: text_of(p) for p in texts if p.endswith((".yaml", ".yml")) or "compose" in p},
+    )
+    project_hits: list[dict[str, Any]] = []
+    for rule in project_rules:
+        ctx.options = rule_options(rule, config)
+        try:
+            for hit in rule().check(ctx):
+                if not hit.file:
+                    diagnostics.append(Diagnostic(".", 0, Level.ERROR, f"internal error: rule {rule.code} reported no file"))
+                    continue
+                lines = text_of(hit.file).splitlines() if hit.file in texts else None
+                project_hits.append(hit_to_json(rule.code, hit, lines))
+        except Exception as exc:  # noqa: BLE001
+            diagnostics.append(_diag_from_json(_internal(".", f"rule {rule.code}", exc)))
+
+    # -- findings
+    by_path = inv.by_path()
+    suppressions: dict[str, Suppressions] = {o["path"]: Suppressions.from_json(o["suppressions"] or {}) for o in outcomes}
+    rule_by_code = {r.code: r for r in rules}
+    raw: list[tuple[str, dict[str, Any]]] = [(o["path"], h) for o in outcomes for h in o["hits"]]
+    raw += [(h["file"], h) for h in project_hits]
+    findings = _make_findings(raw, rule_by_code, by_path, suppressions, texts, config, model_graph)
+
+    result = ScanResult(
+        root=inputs.root_name,
+        tool_version=__version__,
+        services=tuple(sorted(services, key=lambda s: s.name)),
+        edges=tuple(sorted(edges, key=lambda e: (e.source, e.target, e.protocol))),
+        findings=findings,
+        diagnostics=tuple(sorted(set(diagnostics), key=lambda d: (d.file, d.line, d.level.value, d.message))),
+        journeys=tuple(journeys),
+        rules=tuple(r.info() for r in rules),
+        metrics=project_metrics.to_json() if project_metrics is not None else {},
+        event=_event_json(config),
+        extra=_extra(model_graph, inputs.cache),
+    )
+    rank = getattr(scoring, "rank", None)
+    if rank is not None:
+        try:
+            from dataclasses import replace
+
+            result = replace(result, weak_points=tuple(rank(result, config)))
+        except Exception as exc:  # noqa: BLE001
+            result = _with_diag(result, _diag_from_json(_internal(".", "scoring", exc)))
+    return result, model_graph, project_metrics
+
+
+def _with_diag(result: ScanResult, diag: Diagnostic) -> ScanResult:
+    from dataclasses import replace
+
+    return replace(result, diagnostics=tuple(sorted({*result.diagnostics, diag}, key=lambda d: (d.file, d.line, d.message))))
+
+
+def _event_json(config: Config) -> dict[str, Any]:
+    ev = dict(config.event)
+    if "date" in ev and hasattr(ev["date"], "isoformat"):
+        ev["date"] = ev["date"].isoformat()
+    return ev
+
+
+def _extra(model_graph: Any, cache: Cache | None) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if model_graph is not None and hasattr(model_graph, "analyses"):
+        try:
+            extra["graph"] = model_graph.analyses()
+        except Exception:  # noqa: BLE001
+            pass
+    return extra
+
+
+def _diag_from_json(d: Mapping[str, Any]) -> Diagnostic:
+    return Diagnostic(d["file"], int(d["line"]), Level(d["level"]), d["message"])
+
+
+def _run_tasks(
+    tasks: list[FileTask],
+    config: Config,
+    python_rules: Sequence[type[PythonRule]],
+    cache: Cache | None,
+    progress: Progress | None,
+) -> list[dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    pending: list[tuple[FileTask, str | None]] = []
+    for t in tasks:
+        key = cache.key(t.path, t.sha, {"service": t.service, "test": t.is_test, "info": dict(t.service_info)}) if cache else None
+        cached = cache.get(key) if cache and key else None
+        if cached is not None and cached.get("path") == t.path:
+            results[t.path] = cached
+        else:
+            pending.append((t, key))
+    total = len(tasks)
+    done = len(results)
+    if progress:
+        progress(done, total)
+    jobs = min(_jobs(config), max(1, len(pending)))
+    if jobs > 1 and len(pending) >= POOL_MIN_FILES:
+        ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker, initargs=(config,)) as pool:
+            chunk = max(1, min(32, len(pending) // (jobs * 8) or 1))
+            for (task, key), out in zip(pending, pool.map(run_task, [t for t, _ in pending], chunksize=chunk)):
+                results[task.path] = out
+                if cache and key:
+                    cache.put(key, out)
+                done += 1
+                if progress:
+                    progress(done, total)
+    else:
+        init_worker(config)
+        for task, key in pending:
+            out = run_task(task)
+            results[task.path] = out
+            if cache and key:
+                cache.put(key, out)
+            done += 1
+            if progress:
+                progress(done, total)
+    return [results[p] for p in sorted(results)]
+
+
+def _make_findings(
+    raw: list[tuple[str, dict[str, Any]]],
+    rules: Mapping[str, type[Rule]],
+    by_path: Mapping[str, SourceFile],
+    suppressions: dict[str, Suppressions],
+    texts: Mapping[str, bytes],
+    config: Config,
+    model_graph: Any,
+) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    seen_keys: dict[tuple[str, str, str], int] = {}
+    for path, h in sorted(raw, key=lambda ph: (ph[0], ph[1]["line"], ph[1]["column"], ph[1]["rule"], ph[1]["message"])):
+        rule = rules[h["rule"]]
+        if path not in suppressions:
+            text = texts.get(path)
+            is_yaml = PurePosixPath(path).suffix in (".yaml", ".yml")
+            suppressions[path] = parse_suppressions(text.decode("utf-8", "replace"), yaml=is_yaml) if text else Suppressions()
+        if suppressions[path].suppressed(int(h["line"]), rule.code):
+            continue
+        sf = by_path.get(path)
+        service = h.get("service") or (sf.service if sf else None)
+        target = h.get("target")
+        upstream = (h.get("details") or {}).get("upstream")
+        if target is None and upstream and model_graph is not None and hasattr(model_graph, "resolve_upstream"):
+            try:
+                node = model_graph.resolve_upstream(service, str(upstream))
+            except Exception:  # noqa: BLE001
+                node = None
+            if node:
+                target = f"{service}->{node}" if service else node
+        ident = (rule.code, path, h["key"])
+        occurrence = seen_keys.get(ident, 0)
+        seen_keys[ident] = occurrence + 1
+        sev = h.get("severity")
+        findings.append(
+            Finding(
+                rule=rule.code,
+                name=rule.name,
+                severity=rule_severity(rule, config) if not sev or rule.code in config.rule_options and "severity" in config.rule_options[rule.code] else _sev(sev),
+                message=h["message"],
+                file=path,
+                line=int(h["line"]),
+                column=int(h["column"]),
+                end_line=h.get("end_line"),
+                service=service,
+                confidence=rule.confidence,
+                target=target,
+                fingerprint=fingerprint(rule.code, path, h["key"], occurrence),
+                details=h.get("details") or {},
+            )
+        )
+    findings.sort(key=lambda f: f.sort_key)
+    return tuple(findings)
+
+
+def _sev(value: str) -> Any:
+    from qualscan.model import Severity
+
+    return Severity.parse(value)
+
+
+def hits_as_findings(code: str, hits: Iterable[Hit]) -> list[dict[str, Any]]:
+    """Helper for tests: the JSON form of hits."""
+    return [hit_to_json(code, h, None) for h in hits]

@@ -1,0 +1,165 @@
+"""Per-file analysis of one Python file, run in a worker process.
+
+Bytes in, a JSON-ready outcome out: the file is decoded and parsed once, and the one tree is shared
+by the metrics, the graph facts and every Python rule; the tree is dropped before returning (keeping
+trees alive makes the cyclic GC walk a growing heap). Each analysis is isolated: a failure in one
+becomes a diagnostic and the others still run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from qualscan import graph as graph_layer
+from qualscan import metrics as metrics_layer
+from qualscan.config import Config
+from qualscan.engine.fingerprint import line_text
+from qualscan.engine.registry import enabled_rules, rule_options
+from qualscan.engine.rule import Hit, PythonFileContext, PythonRule
+from qualscan.engine.suppress import parse_suppressions
+from qualscan.model import Diagnostic, Level
+from qualscan.parsers import python as pyparser
+
+
+@dataclass(frozen=True)
+class FileTask:
+    path: str
+    data: bytes
+    service: str | None = None
+    is_test: bool = False
+    service_info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def _diag(d: Diagnostic) -> dict[str, Any]:
+    return d.to_json()
+
+
+def _internal(path: str, what: str, exc: BaseException) -> dict[str, Any]:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
+    msg = f"internal error in {what}: {type(exc).__name__}: {exc}{where}; the rest of the file was analysed"
+    return Diagnostic(path, 0, Level.ERROR, msg).to_json()
+
+
+def hit_to_json(code: str, hit: Hit, lines: Sequence[str] | None) -> dict[str, Any]:
+    """A hit with the fingerprint key resolved (needs the text, which only the worker has)."""
+    key = hit.key or (line_text(lines, hit.line) if lines is not None else "") or hit.message
+    return {
+        "rule": code,
+        "message": hit.message,
+        "line": int(hit.line),
+        "column": int(hit.column),
+        "file": hit.file,
+        "end_line": hit.end_line,
+        "target": hit.target,
+        "service": hit.service,
+        "severity": hit.severity.value if hit.severity is not None else None,
+        "key": key,
+        "details": dict(hit.details),
+    }
+
+
+def analyze_python(task: FileTask, config: Config, rules: Sequence[type[PythonRule]] | None = None) -> dict[str, Any]:
+    """Analyse one Python file. Returns a JSON-ready outcome (safe to cache as JSON)."""
+    out: dict[str, Any] = {
+        "path": task.path,
+        "diagnostics": [],
+        "metrics": None,
+        "graph": None,
+        "hits": [],
+        "suppressions": {},
+        "imports": [],
+        "parsed": False,
+    }
+    text, diag = pyparser.decode(task.path, task.data)
+    if diag is not None or text is None:
+        out["diagnostics"].append(_diag(diag))  # type: ignore[arg-type]
+        return out
+    tree, diag = pyparser.parse(task.path, text)
+    if tree is None:
+        out["diagnostics"].append(_diag(diag))  # type: ignore[arg-type]
+        out["suppressions"] = parse_suppressions(text).to_json()
+        return out
+    out["parsed"] = True
+    out["suppressions"] = parse_suppressions(text).to_json()
+    imports = pyparser.imported_modules(tree)
+    out["imports"] = sorted(imports)
+
+    analyze_file = getattr(metrics_layer, "analyze_file", None)
+    if analyze_file is not None:
+        try:
+            out["metrics"] = analyze_file(task.path, text, tree, config)
+        except RecursionError as exc:
+            out["diagnostics"].append(_internal(task.path, "metrics (nesting too deep)", exc))
+        except Exception as exc:  # noqa: BLE001 - isolate analyses from each other
+            out["diagnostics"].append(_internal(task.path, "metrics", exc))
+    python_facts = getattr(graph_layer, "python_facts", None)
+    if python_facts is not None:
+        try:
+            out["graph"] = python_facts(task.path, text, tree)
+        except Exception as exc:  # noqa: BLE001
+            out["diagnostics"].append(_internal(task.path, "graph facts", exc))
+
+    if rules is None:
+        rules = [r for r in enabled_rules(config) if issubclass(r, PythonRule)]
+    ctx = PythonFileContext(
+        task.path,
+        text,
+        tree,
+        service=task.service,
+        is_test=task.is_test,
+        config=config,
+        imports=imports,
+        service_info=task.service_info,
+    )
+    for rule in rules:
+        if task.is_test and not rule.include_tests:
+            continue
+        if rule.triggers and not (rule.triggers & imports):
+            continue
+        ctx.options = rule_options(rule, config)
+        try:
+            for hit in rule().check(ctx):
+                out["hits"].append(hit_to_json(rule.code, hit, ctx.lines))
+        except RecursionError as exc:
+            out["diagnostics"].append(_internal(task.path, f"rule {rule.code} (nesting too deep)", exc))
+        except Exception as exc:  # noqa: BLE001
+            out["diagnostics"].append(_internal(task.path, f"rule {rule.code}", exc))
+    return out
+
+
+# --- process-pool plumbing ------------------------------------------------------------------------
+
+_WORKER_CONFIG: Config | None = None
+_WORKER_RULES: list[type[PythonRule]] | None = None
+
+
+def init_worker(config: Config) -> None:
+    global _WORKER_CONFIG, _WORKER_RULES
+    _WORKER_CONFIG = config
+    _WORKER_RULES = [r for r in enabled_rules(config) if issubclass(r, PythonRule)]
+
+
+def run_task(task: FileTask) -> dict[str, Any]:
+    assert _WORKER_CONFIG is not None
+    try:
+        return analyze_python(task, _WORKER_CONFIG, _WORKER_RULES)
+    except BaseException as exc:  # noqa: BLE001 - a worker must always answer
+        return {
+            "path": task.path,
+            "diagnostics": [_internal(task.path, "file analysis", exc)],
+            "metrics": None,
+            "graph": None,
+            "hits": [],
+            "suppressions": {},
+            "imports": [],
+            "parsed": False,
+        }

@@ -1,0 +1,61 @@
+"""JSON report, contract v1 (docs/json-contract.md; schema shipped as qualscan/schema/report.schema.json).
+
+Deterministic: the same input gives byte-identical output (sorted keys, sorted lists, no timestamps
+unless asked for).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+from qualscan.model import SCHEMA_VERSION, ScanResult, jsonable
+
+
+def to_dict(result: ScanResult, *, timestamp: bool = False) -> dict[str, Any]:
+    metrics = dict(jsonable(dict(result.metrics)))
+    metrics.setdefault("files", [])
+    metrics.setdefault("functions", [])
+    metrics.setdefault("services", {})
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "qualscan", "version": result.tool_version},
+        "root": result.root,
+        "event": jsonable(dict(result.event)),
+        "journeys": [j.to_json() for j in result.journeys],
+        "services": [s.to_json() for s in result.services],
+        "edges": [e.to_json() for e in result.edges],
+        "findings": [f.to_json() for f in result.findings],
+        "weak_points": [w.to_json() for w in result.weak_points],
+        "metrics": metrics,
+        "diagnostics": [d.to_json() for d in result.diagnostics],
+        "rules": [r.to_json() for r in result.rules],
+        "summary": summary(result),
+    }
+    for key, value in sorted(result.extra.items()):
+        data[key] = jsonable(value)
+    if timestamp:
+        data["generated_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return data
+
+
+def summary(result: ScanResult) -> dict[str, Any]:
+    by_sev: dict[str, int] = {s: 0 for s in ("critical", "high", "medium", "low", "info")}
+    for f in result.findings:
+        by_sev[f.severity.value] += 1
+    by_rule: dict[str, int] = {}
+    for f in result.findings:
+        by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+    return {
+        "services": len(result.services),
+        "edges": len(result.edges),
+        "findings": len(result.findings),
+        "by_severity": by_sev,
+        "by_rule": dict(sorted(by_rule.items())),
+        "diagnostics": len(result.diagnostics),
+    }
+
+
+def render(result: ScanResult, *, timestamp: bool = False, **_: Any) -> str:
+    return json.dumps(to_dict(result, timestamp=timestamp), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
