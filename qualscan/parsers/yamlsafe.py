@@ -1,0 +1,209 @@
+"""Safe YAML loading that keeps line numbers.
+
+Built on ``yaml.SafeLoader`` (never the full loader): mappings become :class:`LDict` (a ``dict``
+that also remembers the 1-based line of every key and of the mapping itself), sequences become
+:class:`LList` (a ``list`` that remembers the line of every item). Multi-document streams are
+split on ``---`` lines *before* parsing so one broken document is one diagnostic and the other
+documents still load.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from qualscan.model import Diagnostic, Level
+
+
+class LDict(dict):  # type: ignore[type-arg]
+    """A dict with ``key_lines`` (key -> 1-based line) and ``line`` (line of the first key)."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_lines = {}
+        self.line = 0
+
+    def line_of(self, key: Any, default: int | None = None) -> int:
+        return self.key_lines.get(key, default if default is not None else self.line)
+
+
+class LList(list):  # type: ignore[type-arg]
+    """A list with ``item_lines`` (1-based line of each item) and ``line``."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.item_lines = []
+        self.line = 0
+
+    def line_of(self, index: int) -> int:
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings and sequences carry line numbers (offset by ``line_offset``)."""
+
+    line_offset = 0
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LDict:
+    loader.flatten_mapping(node)
+    result = LDict()
+    result.line = node.start_mark.line + 1 + loader.line_offset
+    for key_node, value_node in node.value:
+        try:
+            key = loader.construct_object(key_node, deep=True)
+        except yaml.YAMLError:
+            continue
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            key = str(key)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1 + loader.line_offset
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LList:
+    result = LList()
+    result.line = node.start_mark.line + 1 + loader.line_offset
+    for child in node.value:
+        result.append(loader.construct_object(child, deep=True))
+        result.item_lines.append(child.start_mark.line + 1 + loader.line_offset)
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)  # type: ignore[arg-type]
+
+
+def _unknown_tag(loader: _LineLoader, suffix: str, node: yaml.Node) -> Any:
+    """Custom tags (``!Ref``, ``!reset``...) load as their plain value instead of failing."""
+    if isinstance(node, yaml.MappingNode):
+        return _construct_mapping(loader, node)
+    if isinstance(node, yaml.SequenceNode):
+        return _construct_sequence(loader, node)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_LineLoader.add_multi_constructor("!", _unknown_tag)  # type: ignore[no-untyped-call]
+_LineLoader.add_multi_constructor("tag:", _unknown_tag)  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """One document of a YAML stream: its data and the 1-based line where it starts."""
+
+    data: Any
+    start_line: int
+    end_line: int
+
+
+_DOC_SEP = re.compile(r"^---(\s.*)?$")
+
+
+def _split_documents(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (0-based first line, chunk text) for each ``---``-separated document."""
+    lines = text.splitlines()
+    start = 0
+    for i, line in enumerate(lines):
+        if _DOC_SEP.match(line) or line.rstrip() == "...":
+            if i > start:
+                yield start, "\n".join(lines[start:i])
+            start = i + 1
+    if start < len(lines):
+        yield start, "\n".join(lines[start:])
+
+
+def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic]]:
+    """Parse every document of ``text``; a broken document becomes a diagnostic."""
+    docs: list[YamlDoc] = []
+    diags: list[Diagnostic] = []
+    for offset, chunk in _split_documents(text):
+        if not chunk.strip() or all(
+            not ln.strip() or ln.lstrip().startswith("#") for ln in chunk.splitlines()
+        ):
+            continue
+        loader = _LineLoader(chunk)
+        loader.line_offset = offset
+        try:
+            data = loader.get_single_data()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = offset + (mark.line + 1 if mark is not None else 1)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            diags.append(Diagnostic(path, line, Level.WARNING, f"YAML document not parsed: {problem}"))
+            continue
+        except (ValueError, TypeError, RecursionError) as exc:
+            diags.append(Diagnostic(path, offset + 1, Level.WARNING, f"YAML document not parsed: {exc}"))
+            continue
+        finally:
+            loader.dispose()
+        if data is None:
+            continue
+        docs.append(YamlDoc(data, offset + 1, offset + chunk.count("\n") + 1))
+    return docs, diags
+
+
+def load_one(text: str, path: str) -> tuple[Any, list[Diagnostic]]:
+    """Load the first document of ``text`` (``None`` when empty or broken)."""
+    docs, diags = load_documents(text, path)
+    return (docs[0].data if docs else None), diags
+
+
+def decode(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8", errors="replace")
+
+
+def get(obj: Any, *keys: Any, default: Any = None) -> Any:
+    """Safe nested lookup through dicts (and list indexes)."""
+    cur = obj
+    for key in keys:
+        if isinstance(cur, dict):
+            if key not in cur:
+                return default
+            cur = cur[key]
+        elif isinstance(cur, list) and isinstance(key, int):
+            if not -len(cur) <= key < len(cur):
+                return default
+            cur = cur[key]
+        else:
+            return default
+    return cur
+
+
+def line_of(obj: Any, key: Any, default: int = 0) -> int:
+    if isinstance(obj, LDict):
+        return obj.key_lines.get(key, obj.line or default)
+    return default
+
+
+def as_dict(obj: Any) -> LDict:
+    if isinstance(obj, LDict):
+        return obj
+    result = LDict()
+    if isinstance(obj, dict):
+        result.update(obj)
+    return result
+
+
+def as_list(obj: Any) -> LList:
+    if isinstance(obj, LList):
+        return obj
+    result = LList()
+    if isinstance(obj, list):
+        result.extend(obj)
+    return result
