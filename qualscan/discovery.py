@@ -274,8 +274,8 @@ def _declared_services(config: Config, paths: Sequence[str]) -> dict[str, str]:
 # --- the disk walk ----------------------------------------------------------------------------
 
 
-def _exclude_spec(config: Config) -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", list(config.exclude) + list(config.extend_exclude))
+def _exclude_spec(config: Config) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(list(config.exclude) + list(config.extend_exclude))
 
 
 def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagnostic]]:
@@ -284,7 +284,7 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
     excludes = _exclude_spec(config)
     entries: list[tuple[str, int]] = []
     diags: list[Diagnostic] = []
-    ignore_stack: list[tuple[str, pathspec.PathSpec]] = []
+    ignore_stack: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     seen_dirs: set[tuple[int, int]] = set()
 
     def ignored(rel: str, is_dir: bool) -> bool:
@@ -313,7 +313,7 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
         pushed = False
         if gi.is_file() and not gi.is_symlink():
             try:
-                spec = pathspec.PathSpec.from_lines("gitwildmatch", gi.read_text(encoding="utf-8", errors="replace").splitlines())
+                spec = pathspec.GitIgnoreSpec.from_lines(gi.read_text(encoding="utf-8", errors="replace").splitlines())
                 ignore_stack.append((rel_dir, spec))
                 pushed = True
             except (OSError, ValueError) as exc:
