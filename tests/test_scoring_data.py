@@ -25,6 +25,8 @@ from qualscan.model import (
 
 HOSTILE_MESSAGE = 'timeout missing for "<script>window.__pwned=1</script>"'
 HOSTILE_URL = "http://x/<img src=x onerror=\"window.__pwned=2\">"
+# an external host named by a URL literal in the scanned code
+HOSTILE_NODE = 'evil"><svg onload="window.__pwned=3">'
 
 
 def _fp(*parts: object) -> str:
@@ -164,6 +166,9 @@ def shop_findings(hostile: bool = False) -> tuple[Finding, ...]:
     if hostile:
         out.append(finding("QS101", "no-timeout", H, "services/catalog/app/<b>evil</b>.py", 3, HOSTILE_MESSAGE,
                            service="catalog", target="catalog->recommendation", url=HOSTILE_URL))
+        out.append(finding("QS101", "no-timeout", H, "services/catalog/app/feeds.py", 9,
+                           f"requests.get({HOSTILE_URL!r}) has no timeout", service="catalog",
+                           target=f"catalog->{HOSTILE_NODE}"))
     return tuple(sorted(out, key=lambda f: f.sort_key))
 
 
@@ -187,11 +192,17 @@ def shop_metrics() -> dict[str, Any]:
 
 
 def shop_result(hostile: bool = False, **overrides: Any) -> ScanResult:
+    services = shop_services()
+    edges = shop_edges()
+    if hostile:
+        services += (svc(HOSTILE_NODE, NodeKind.EXTERNAL, fan_in=1),)
+        edges += (Edge("catalog", HOSTILE_NODE, "http", True,
+                       (Evidence("services/catalog/app/feeds.py", 9, "code", HOSTILE_URL),)),)
     kwargs: dict[str, Any] = dict(
         root="shop",
         tool_version="0.1.0",
-        services=shop_services(),
-        edges=shop_edges(),
+        services=services,
+        edges=edges,
         findings=shop_findings(hostile),
         journeys=shop_journeys(),
         rules=RULES,
