@@ -9,6 +9,7 @@ text, and the page still shows every finding with JavaScript disabled.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
 import os
@@ -139,10 +140,8 @@ class WebSocket:
                     return b"".join(parts).decode()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
 
 class CDP:
