@@ -55,9 +55,23 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader whose mappings and sequences carry line numbers (offset by ``line_offset``)."""
 
     line_offset = 0
+    duplicates: list[tuple[str, int]]  # (key, 1-based line) of keys repeated in one mapping
+
+
+def _note_duplicates(loader: _LineLoader, node: yaml.MappingNode) -> None:
+    """Record keys written twice in one mapping (before ``<<`` merges, whose overrides are legal)."""
+    seen: set[tuple[str, str]] = set()
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        ident = (key_node.tag, key_node.value)
+        if ident in seen and hasattr(loader, "duplicates"):
+            loader.duplicates.append((key_node.value, key_node.start_mark.line + 1 + loader.line_offset))
+        seen.add(ident)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LDict:
+    _note_duplicates(loader, node)
     loader.flatten_mapping(node)
     result = LDict()
     result.line = node.start_mark.line + 1 + loader.line_offset
@@ -99,6 +113,65 @@ _LineLoader.add_multi_constructor("!", _unknown_tag)  # type: ignore[no-untyped-
 _LineLoader.add_multi_constructor("tag:", _unknown_tag)  # type: ignore[no-untyped-call]
 
 
+# Alias bombs ("billion laughs"): aliases make PyYAML share one object many times, so loading is
+# cheap but any walk over the data (rules, JSON output) is exponential. The composed node graph is
+# measured before any object is built: a document whose aliases expand it to more than
+# MAX_EXPANDED_NODES nodes, and to more than ALIAS_AMPLIFICATION times its distinct nodes, is
+# rejected. Documents without aliases are never rejected (their size is bounded by max_file_size).
+MAX_EXPANDED_NODES = 200_000
+ALIAS_AMPLIFICATION = 10
+
+
+class AliasBombError(yaml.YAMLError):
+    """A document whose aliases expand beyond the bound; carries ``problem`` like PyYAML errors."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = None
+
+
+def check_alias_expansion(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> None:
+    """Raise ``AliasBombError`` when ``root`` expands (aliases followed) beyond the bound.
+
+    Iterative, memoised on node identity: linear in the number of distinct nodes.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            total = 1
+            if isinstance(node, yaml.SequenceNode):
+                total += sum(sizes[id(c)] for c in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                total += sum(sizes[id(k)] + sizes[id(v)] for k, v in node.value)
+            sizes[key] = total
+            if total > limit and total > ALIAS_AMPLIFICATION * len(sizes):
+                raise AliasBombError(
+                    f"aliases expand the document to more than {limit} nodes (alias bomb?); not loaded"
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            raise AliasBombError("recursive alias (a node that contains itself); not loaded")
+        active.add(key)
+        stack.append((node, True))
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = []
+        for child in reversed(children):
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
 @dataclass(frozen=True)
 class YamlDoc:
     """One document of a YAML stream: its data and the 1-based line where it starts."""
@@ -124,19 +197,40 @@ def _split_documents(text: str) -> Iterator[tuple[int, str]]:
         yield start, "\n".join(lines[start:])
 
 
+# an unquoted template action: a line starting with ``{{``, or a key / list item whose value does
+_TEMPLATE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:[^\s:#'\"{][^:#\n]*:[ \t]+)?\{\{", re.M)
+
+
 def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic]]:
     """Parse every document of ``text``; a broken document becomes a diagnostic."""
     docs: list[YamlDoc] = []
     diags: list[Diagnostic] = []
+    templated = _TEMPLATE.search(text)
+    if templated is not None:
+        diags.append(
+            Diagnostic(
+                path,
+                text.count("\n", 0, templated.start()) + 1,
+                Level.INFO,
+                "Go/Helm template syntax ({{ ... }}) in a plain YAML file: template expressions are read "
+                "as literal text, so values here may be wrong",
+            )
+        )
     for offset, chunk in _split_documents(text):
         if not chunk.strip() or all(
             not ln.strip() or ln.lstrip().startswith("#") for ln in chunk.splitlines()
         ):
             continue
-        loader = _LineLoader(chunk)
-        loader.line_offset = offset
+        loader: _LineLoader | None = None
         try:
-            data = loader.get_single_data()
+            loader = _LineLoader(chunk)  # raises ReaderError on NUL and other unprintable characters
+            loader.line_offset = offset
+            loader.duplicates = []
+            node = loader.get_single_node()
+            data = None
+            if node is not None:
+                check_alias_expansion(node)
+                data = loader.construct_document(node)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = offset + (mark.line + 1 if mark is not None else 1)
@@ -147,7 +241,10 @@ def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic
             diags.append(Diagnostic(path, offset + 1, Level.WARNING, f"YAML document not parsed: {exc}"))
             continue
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
+        for key, line in loader.duplicates[:20]:
+            diags.append(Diagnostic(path, line, Level.WARNING, f"duplicate key {key[:80]!r}: the last value wins"))
         if data is None:
             continue
         docs.append(YamlDoc(data, offset + 1, offset + chunk.count("\n") + 1))
