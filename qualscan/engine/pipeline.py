@@ -73,6 +73,9 @@ class ScanInputs:
     coverage: Sequence[tuple[str, bytes]] = ()
     cache: Cache | None = None
     extra_diagnostics: list[Diagnostic] = field(default_factory=list)
+    # sharding (engine/shard.py): when set, only the Python files it accepts go through the per-file
+    # pass; everything else (manifests, graph, project phase) still sees the whole inventory
+    python_filter: Callable[[SourceFile], bool] | None = None
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -86,6 +89,12 @@ def scan_path_detailed(
     root: Path, config: Config, *, progress: Progress | None = None, use_cache: bool | None = None
 ) -> tuple[ScanResult, Any, Any]:
     """``scan_path`` plus the graph model and project metrics objects (for ``qualscan graph``)."""
+    return run_detailed(prepare_inputs(root, config, use_cache=use_cache), config, progress=progress)
+
+
+def prepare_inputs(root: Path, config: Config, *, use_cache: bool | None = None, history: bool = True) -> ScanInputs:
+    """Everything a run needs from the disk under ``root`` (split out for engine/shard.py, which
+    swaps the cache for a recording/precomputed one; ``history=False`` skips ``git log``)."""
     root = root.resolve()
     validate_rule_options(config)
     inventory = discover(root, config)
@@ -93,7 +102,7 @@ def scan_path_detailed(
     git_text: str | None = None
     git_problem: str | None = None
     git_args = getattr(metrics_layer, "GIT_LOG_ARGS", None)
-    if git_args is not None:
+    if git_args is not None and history:
         git_text, git_problem = git_log(root, git_args, int(config.metric("churn_days", 365)))
     coverage, cov_diags = coverage_files(root, inventory, config)
     diags.extend(cov_diags)
@@ -103,7 +112,7 @@ def scan_path_detailed(
         cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
         cache = Cache(cache_dir, config)
         cache.ensure_gitignore()
-    inputs = ScanInputs(
+    return ScanInputs(
         inventory=inventory,
         read=lambda rel: read_file(root, rel, config.max_file_size),
         root_name=root.name,
@@ -113,7 +122,6 @@ def scan_path_detailed(
         cache=cache,
         extra_diagnostics=diags,
     )
-    return run_detailed(inputs, config, progress=progress)
 
 
 def scan_sources(files: Mapping[str, bytes | str], config: Config | None = None, *, root_name: str = "repo") -> ScanResult:
@@ -187,7 +195,7 @@ def run_detailed(inputs: ScanInputs, config: Config, *, progress: Progress | Non
     svc_facts = service_facts(inv.services, journeys, config)
 
     # -- per-file pass over Python files
-    py_files = [f for f in inv.files if f.kind is FileKind.PYTHON]
+    py_files = [f for f in inv.files if f.kind is FileKind.PYTHON and (inputs.python_filter is None or inputs.python_filter(f))]
     tasks: list[FileTask] = []
     for f in py_files:
         data = inputs.read(f.path)
