@@ -71,9 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="scan a monorepo and report")
     common(scan)
-    scan.add_argument("--shard", help="analyse a deterministic share of the services: i/n (1-based)")
+    scan.add_argument("--shard", help="analyse a deterministic share of the services: i/n (1-based); "
+                      "writes a partial JSON report for `qualscan merge`")
 
-    sub.add_parser("rules", help="list every rule")
+    # sharding (engine/shard.py): join the JSON reports of `scan --shard i/n` runs
+    merge = sub.add_parser("merge", help="join the JSON reports of `scan --shard i/n` into the report of the whole")
+    merge.add_argument("reports", nargs="+", type=Path, help="the JSON report of every shard")
+    merge.add_argument("--root", default=".", help="the checkout the shards scanned: manifests, git history and "
+                       "coverage are read from it (default: .)")
+    merge.add_argument("--config", type=Path, help="configuration file (must match the shards' configuration)")
+    merge.add_argument("--jobs", "-j", type=int, help="worker processes for files no shard covered")
+    merge.add_argument("--select", help="as given to the shards")
+    merge.add_argument("--ignore", help="as given to the shards")
+    merge.add_argument("--format", "-f", choices=sorted(set(FORMATS)), default="json", help="output format (default: json)")
+    merge.add_argument("--output", "-o", type=Path, help="write the report to FILE instead of stdout")
+    merge.add_argument("--compare", type=Path, help="previous JSON report: show what changed since then")
+    merge.add_argument("--timestamp", action="store_true", help="include the generation time in JSON/HTML")
+
+    rules = sub.add_parser("rules", help="list every rule")
+    rules.add_argument("--markdown", action="store_true", help="print the full rules reference (docs/rules.md)")
     explain = sub.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("code", help="rule code (QS101) or name (no-timeout)")
 
@@ -195,9 +211,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     root = _root(args.path)
     config = _config(args, root)
+    shard = _shard_spec(args)
     prog, update = _progress()
     try:
-        result = scan_path(root, config, progress=update)
+        if shard is not None:
+            from qualscan.engine.shard import scan_shard
+
+            result = scan_shard(root, config, shard, progress=update)
+        else:
+            result = scan_path(root, config, progress=update)
     finally:
         if prog is not None and prog.live.is_started:
             prog.stop()
@@ -210,7 +232,37 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def rules_reference() -> str:
+    """The rules reference in Markdown, generated from rule metadata (docs/rules.md)."""
+    out = [
+        "# Rules reference",
+        "",
+        "Generated from the rules' own metadata by `qualscan rules --markdown > docs/rules.md`; do not edit by hand.",
+        "Codes are stable and never reused. Configure a rule in `[tool.qualscan.rules.CODE]` "
+        "(`enabled`, `severity`, and the options listed under it).",
+        "",
+        "| code | name | severity | confidence | summary |",
+        "|---|---|---|---|---|",
+    ]
+    rules = all_rules()
+    for r in rules:
+        out.append(f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity.value} | {r.confidence.value} | {r.summary} |")
+    for r in rules:
+        out += ["", f"## {r.code} {r.name}", ""]
+        out.append(f"*Severity* {r.severity.value} · *Confidence* {r.confidence.value} · *Scope* {r.scope}"
+                   + (" · *Fixable* with `qualscan fix`" if r.fixable else ""))
+        out += ["", r.summary, ""]
+        out += [("#" + line) if line.startswith("## ") else line for line in r.docs().splitlines()]
+        if r.options:
+            out += ["", "### Options", ""]
+            out += [f"- `{k}` (default `{v!r}`)" for k, v in sorted(r.options.items())]
+    return "\n".join(out) + "\n"
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
+    if args.markdown:
+        sys.stdout.write(rules_reference())
+        return EXIT_OK
     rows = [(r.code, r.name, r.severity.value, r.summary) for r in all_rules()]
     if not rows:
         print("no rules installed")
@@ -327,8 +379,47 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _shard_spec(args: argparse.Namespace) -> Any:
+    """The parsed ``--shard i/n`` (None without it); a shard report is JSON only."""
+    if not getattr(args, "shard", None):
+        return None
+    from qualscan.engine.shard import ShardError, parse_shard
+
+    try:
+        spec = parse_shard(args.shard)
+    except ShardError as exc:
+        raise UsageError(str(exc)) from None
+    if args.format != "json":
+        raise UsageError("--shard writes a partial report for `qualscan merge`: use --format json")
+    return spec
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from qualscan.engine.shard import ShardError, merge_shards
+
+    root = _root(args.root)
+    config = _config(args, root)
+    reports = [_load_json(p) for p in args.reports]
+    prog, update = _progress()
+    try:
+        result = merge_shards(root, config, reports, names=[str(p) for p in args.reports], progress=update)
+    except ShardError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        if prog is not None and prog.live.is_started:
+            prog.stop()
+    options: dict[str, Any] = {}
+    if args.compare:
+        options["compare"] = _load_json(args.compare)
+    if args.timestamp:
+        options["timestamp"] = True
+    _write(render(result, args.format, **options), args.output)
+    return EXIT_OK
+
+
 COMMANDS = {
     "scan": cmd_scan,
+    "merge": cmd_merge,
     "rules": cmd_rules,
     "explain": cmd_explain,
     "graph": cmd_graph,
