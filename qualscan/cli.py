@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--diff", action="store_true", help="print the change as a unified diff; write nothing")
     fix.add_argument("--timeout", type=float, help="timeout to add, in seconds (default: [tool.qualscan.fix] default_timeout or 5)")
     fix.add_argument("--config", type=Path)
+    _add_gate_parsers(sub, common)
     return p
 
 
@@ -417,6 +418,241 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- the pre-merge gate: check and baseline (docs/ci.md) ------------------------------------------
+
+
+def _add_gate_parsers(sub: Any, common: Any) -> None:
+    check = sub.add_parser("check", help="scan and apply the quality gate: exit 0 pass, 1 fail, 2 error")
+    common(check, formats=False)
+    check.add_argument("--format", "-f", choices=sorted(set(FORMATS)), default="text", help="output format (default: text)")
+    check.add_argument("--output", "-o", type=Path, help="write the report to FILE instead of stdout")
+    check.add_argument("--baseline", type=Path, metavar="FILE", help="fail only on findings not recorded in FILE")
+    check.add_argument("--diff-base", metavar="REF", help="judge only lines changed since the merge base with REF (e.g. origin/main)")
+    check.add_argument("--profile", help="gate profile (default: freeze inside the event's freeze window, else none)")
+    check.add_argument("--summary", type=Path, metavar="FILE", help="also write a Markdown summary (for a PR comment) to FILE")
+    check.add_argument(
+        "--coverage", type=Path, action="append", default=[], metavar="FILE",
+        help="coverage data for the diff coverage gate (.coverage, coverage.xml, coverage.json, LCOV); repeatable",
+    )
+    check.add_argument("--all-findings", action="store_true", help="report every finding, not only those the gate judges new")
+    check.add_argument("--today", metavar="YYYY-MM-DD", help="date that decides the event freeze window (default: today)")
+    baseline = sub.add_parser("baseline", help="record today's findings so that `check --baseline` fails only on new ones")
+    common(baseline, formats=False)
+    baseline.add_argument(
+        "--output", "-o", type=Path, default=Path(".qualscan-baseline.json"),
+        help="baseline file to write (default: .qualscan-baseline.json)",
+    )
+
+
+def _safe_cache(root: Path, config: Config) -> tuple[Config, list[Any]]:
+    """Refuse a cache directory that git tracks: a pull request could plant entries in it."""
+    from qualscan.discovery import is_tracked
+    from qualscan.model import Diagnostic, Level
+
+    if not config.use_cache:
+        return config, []
+    cache_dir = Path(config.cache_dir)
+    cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
+    try:
+        rel = cache_dir.resolve().relative_to(root)
+    except ValueError:
+        return config, []  # outside the repository: not something a pull request can plant
+    if rel.parts and is_tracked(root, rel.as_posix()):
+        msg = (f"cache directory {rel.as_posix()}/ is tracked by git; it was ignored (a committed cache could "
+               "hide findings); remove it from version control")
+        return config.with_overrides(use_cache=False), [Diagnostic(rel.as_posix(), 0, Level.WARNING, msg)]
+    return config, []
+
+
+def _scan_for_gate(args: argparse.Namespace, root: Path, config: Config) -> tuple[Any, Config, list[Any]]:
+    from qualscan.engine.pipeline import scan_path
+
+    config, diags = _safe_cache(root, config)
+    prog, update = _progress()
+    try:
+        result = scan_path(root, config, progress=update)
+    finally:
+        if prog is not None and prog.live.is_started:
+            prog.stop()
+    return result, config, diags
+
+
+def _with_diagnostics(result: Any, diags: Sequence[Any]) -> Any:
+    if not diags:
+        return result
+    from dataclasses import replace
+
+    merged = sorted({*result.diagnostics, *diags}, key=lambda d: (d.file, d.line, d.level.value, d.message))
+    return replace(result, diagnostics=tuple(merged))
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def _diff_coverage_inputs(
+    root: Path, config: Config, args: argparse.Namespace, changed: Any
+) -> tuple[Any, dict[str, Any], list[str], list[Any]]:
+    """Coverage by repository path, executable lines of changed Python files, test files, diagnostics."""
+    import ast
+
+    from qualscan import gate
+    from qualscan.discovery import coverage_files, discover, read_file
+    from qualscan.model import Diagnostic, FileKind
+
+    metric_lines: Any = None
+    try:
+        from qualscan.metrics.filefacts import statement_lines as metric_lines
+    except ImportError:  # pragma: no cover - metrics layer absent: the gate's own approximation
+        pass
+    inventory = discover(root, config)
+    files, diags = coverage_files(root, inventory, config)
+    for extra in args.coverage:
+        files.append((str(extra), _read_bytes(extra, "coverage data")))
+    py = [f for f in inventory.files if f.kind is FileKind.PYTHON]
+    coverage, cov_diags = gate.read_coverage(files, [f.path for f in py])
+    statements: dict[str, Any] = {}
+    for f in py:
+        if f.path in changed.files and not f.is_test:
+            data = read_file(root, f.path, config.max_file_size)
+            if isinstance(data, Diagnostic):
+                continue
+            lines = gate.statement_lines(data)
+            if lines is not None and metric_lines is not None:
+                lines = frozenset(metric_lines(ast.parse(data)))
+            statements[f.path] = lines
+    return coverage, statements, [f.path for f in py if f.is_test], [*diags, *cov_diags]
+
+
+def _gate_text(verdict: dict[str, Any]) -> str:
+    lines = ["", "Quality gate: " + ("PASSED" if verdict["passed"] else "FAILED")]
+    if verdict.get("profile"):
+        lines.append(f"  profile: {verdict['profile']} ({verdict.get('profile_reason') or ''})")
+    if verdict.get("diff"):
+        d = verdict["diff"]
+        lines.append(f"  diff: {d.get('files')} file(s), {d.get('lines')} line(s) changed since {d.get('base')} "
+                     f"(merge base {str(d.get('merge_base', ''))[:12]})")
+    if verdict.get("baseline"):
+        b = verdict["baseline"]
+        lines.append(f"  baseline: {b['entries']} entr(ies) in {b['source']}, {b['fixed']} now fixed")
+    for c in verdict["conditions"]:
+        mark = {"pass": "ok  ", "fail": "FAIL", "skipped": "skip"}[c["status"]]
+        lines.append(f"  [{mark}] {c['id']}: {c['summary']}")
+        if c["status"] == "fail":
+            for item in c["items"][:20]:
+                where = f"{item.get('file')}:{item.get('line')}" if item.get("file") else "-"
+                lines.append(f"         {where} {item.get('rule', '')} {item.get('message', '')}".rstrip())
+            if len(c["items"]) > 20:
+                lines.append(f"         ... and {len(c['items']) - 20} more")
+    fixed = verdict.get("fixed") or []
+    if fixed:
+        lines.append(f"  fixed since the baseline ({len(fixed)}):")
+        for e in fixed[:20]:
+            lines.append(f"         {e.get('file')}:{e.get('line')} {e.get('rule')} {e.get('message', '')}")
+        if len(fixed) > 20:
+            lines.append(f"         ... and {len(fixed) - 20} more")
+    return "\n".join(lines) + "\n"
+
+
+def _gate_github(verdict: dict[str, Any]) -> str:
+    """Workflow commands for gate items that are not findings (complexity, diff coverage), then the verdict."""
+    from qualscan.reporters.github import command
+
+    out = []
+    for c in verdict["conditions"]:
+        if c["status"] != "fail" or c["id"] in ("new_findings",):
+            continue
+        for item in c["items"]:
+            if c["id"] == "sync_dependency_timeout" and item.get("rule"):
+                continue  # already annotated as a finding
+            if item.get("file"):
+                out.append(command("error", str(item.get("message", "")), file=item["file"], line=item.get("line") or 1,
+                                   title=f"qualscan gate: {c['id']}"))
+    text = "; ".join(verdict["reasons"]) if verdict["reasons"] else "every condition passed"
+    out.append(command("error" if not verdict["passed"] else "notice",
+                       f"quality gate {'FAILED' if not verdict['passed'] else 'passed'}: {text}", title="qualscan gate"))
+    return "".join(line + "\n" for line in out)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import datetime as _dt
+
+    from qualscan import gate
+    from qualscan.discovery import GitError, changed_lines
+
+    root = _root(args.path)
+    config = _config(args, root)
+    try:
+        today = _dt.date.fromisoformat(args.today) if args.today else _dt.date.today()
+    except ValueError:
+        raise UsageError(f"--today: {args.today!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        profile, reason = gate.choose_profile(config, args.profile, today)
+        config = gate.apply_profile_rules(config, profile)
+        policy = gate.resolve_policy(config, profile, reason)
+        baseline = gate.load_baseline(_read_bytes(args.baseline, "baseline"), str(args.baseline)) if args.baseline else None
+    except gate.GateError as exc:
+        raise UsageError(str(exc)) from None
+    changed = None
+    if args.diff_base:
+        try:
+            changed = changed_lines(root, args.diff_base)
+        except GitError as exc:
+            raise UsageError(str(exc)) from None
+    result, config, diags = _scan_for_gate(args, root, config)
+    coverage = None
+    statements: dict[str, Any] = {}
+    tests: list[str] = []
+    wants_cov = policy.base.min_diff_coverage is not None or any(
+        s.min_diff_coverage is not None for s in policy.services.values()
+    )
+    if changed is not None and wants_cov:
+        coverage, statements, tests, cov_diags = _diff_coverage_inputs(root, config, args, changed)
+        diags += cov_diags
+    verdict = gate.evaluate(
+        result,
+        policy,
+        baseline=baseline,
+        changed=changed.files if changed is not None else None,
+        diff_info=changed.to_json() if changed is not None else None,
+        coverage=coverage,
+        statements=statements,
+        test_files=tests,
+    )
+    out = _with_diagnostics(gate.gate_result(result, verdict, all_findings=args.all_findings), diags)
+    vj = out.extra["gate"]
+    text = render(out, args.format)
+    if args.format == "text":
+        text += _gate_text(vj)
+    elif args.format == "github":
+        text += _gate_github(vj)
+    _write(text, args.output)
+    if args.summary:
+        _write(render(out, "md"), args.summary)
+    if args.format != "text" or args.output is not None:
+        status = "passed" if verdict.passed else "FAILED: " + "; ".join(verdict.reasons)
+        print(f"qualscan check: quality gate {status}", file=sys.stderr)
+        if verdict.fixed:
+            print(f"qualscan check: {len(verdict.fixed)} baseline entr(ies) now fixed; "
+                  "refresh the baseline with `qualscan baseline`", file=sys.stderr)
+    return EXIT_OK if verdict.passed else EXIT_GATE
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from qualscan import gate
+
+    root = _root(args.path)
+    config = _config(args, root)
+    result, _, _ = _scan_for_gate(args, root, config)
+    doc = gate.make_baseline(result)
+    _write(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", args.output)
+    print(f"qualscan baseline: recorded {len(doc['findings'])} finding(s) in {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 COMMANDS = {
     "scan": cmd_scan,
     "merge": cmd_merge,
@@ -424,6 +660,8 @@ COMMANDS = {
     "explain": cmd_explain,
     "graph": cmd_graph,
     "fix": cmd_fix,
+    "check": cmd_check,
+    "baseline": cmd_baseline,
 }
 
 

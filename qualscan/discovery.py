@@ -455,3 +455,185 @@ def coverage_files(root: Path, inventory: Inventory, config: Config) -> tuple[li
         else:
             out.append((rel, data))
     return out, diags
+
+
+# --- git: changed lines since a merge base, tracked paths (the pre-merge gate) ---------------------
+
+
+class GitError(Exception):
+    """A git problem the user must fix (missing base ref, not a repository...): exit code 2."""
+
+
+@dataclass(frozen=True)
+class DiffInfo:
+    """Lines added or modified since the merge base of ``base`` and HEAD, working tree included.
+
+    ``files`` maps every changed or added file (relative to the scanned root, POSIX) to the set of
+    its changed line numbers in the new version; a file renamed without edits maps to an empty set.
+    Deleted files are listed apart. Untracked files (not ignored) count as wholly added.
+    """
+
+    base: str
+    merge_base: str
+    head: str
+    files: dict[str, frozenset[int]]
+    deleted: tuple[str, ...] = ()
+    shallow: bool = False
+
+    @property
+    def line_count(self) -> int:
+        return sum(len(v) for v in self.files.values())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "base": self.base,
+            "merge_base": self.merge_base,
+            "head": self.head,
+            "files": len(self.files),
+            "lines": self.line_count,
+            "deleted": len(self.deleted),
+            "shallow": self.shallow,
+        }
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote_git_path(text: str) -> str:
+    """Undo git's C-style quoting of unusual paths (``"caf\\303\\251.py"`` -> ``café.py``)."""
+    if not (len(text) >= 2 and text[0] == '"' and text[-1] == '"'):
+        return text
+    body = text[1:-1]
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and i + 4 <= len(body):
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_C_ESCAPES.get(nxt, ord(nxt)))
+            i += 2
+            continue
+        out.extend(ch.encode("utf-8"))
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def parse_unified_diff(text: str) -> tuple[dict[str, set[int]], list[str]]:
+    """Changed line numbers (new side) per file from ``git diff --unified=0`` output. Pure.
+
+    Expects ``a/``/``b/`` prefixes. Returns (files, deleted files). A renamed file with no edit
+    maps to an empty set; binary files map to an empty set too.
+    """
+    files: dict[str, set[int]] = {}
+    deleted: list[str] = []
+    current: str | None = None
+    old: str | None = None
+    for line in text.splitlines():
+        if line.startswith("diff --git "):
+            current = old = None
+        elif line.startswith("rename to "):
+            files.setdefault(unquote_git_path(line[len("rename to ") :]), set())
+        elif line.startswith("--- "):
+            path = unquote_git_path(line[4:])
+            old = path[2:] if path.startswith("a/") else None
+            current = None
+        elif line.startswith("+++ "):
+            path = unquote_git_path(line[4:])
+            if path == "/dev/null":
+                current = None
+                if old:
+                    deleted.append(old)
+            else:
+                current = path[2:] if path.startswith("b/") else path
+                files.setdefault(current, set())
+        elif line.startswith("Binary files ") and " and b/" in line:
+            files.setdefault(unquote_git_path(line.rsplit(" and ", 1)[1].removesuffix(" differ"))[2:], set())
+        elif current is not None:
+            m = _HUNK.match(line)
+            if m:
+                start = int(m.group(1))
+                count = int(m.group(2)) if m.group(2) is not None else 1
+                files[current].update(range(start, start + count))
+    return files, deleted
+
+
+def _git_first_line(err: str) -> str:
+    return (err.strip().splitlines() or ["unknown error"])[-1]
+
+
+def _fetch_hint(base: str) -> str:
+    remote, _, branch = base.partition("/")
+    if branch and remote in ("origin", "upstream"):
+        return f"git fetch {remote} {branch}"
+    return f"git fetch origin {base}"
+
+
+def changed_lines(root: Path, base: str) -> DiffInfo:
+    """What changed since the merge base of ``base`` and HEAD (committed, staged, unstaged, untracked).
+
+    Works in detached-HEAD checkouts (only HEAD is used) and in shallow clones as long as the merge
+    base is present. Raises ``GitError`` with an actionable message otherwise.
+    """
+    if not base or base.startswith("-"):
+        raise GitError(f"invalid base ref {base!r}")
+    code, out, err = run_git(root, ["rev-parse", "--is-inside-work-tree"], timeout=30)
+    if code == 127:
+        raise GitError("--diff-base needs git, which is not installed")
+    if code != 0 or out.strip() != "true":
+        raise GitError(f"--diff-base needs a git repository: {root} is not inside a git work tree")
+    code, head, err = run_git(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], timeout=30)
+    if code != 0:
+        raise GitError("the repository has no commit checked out (HEAD is unborn)")
+    code, base_sha, _ = run_git(root, ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}"], timeout=30)
+    if code != 0 or not base_sha.strip():
+        raise GitError(f"base ref {base} not found; run `{_fetch_hint(base)}` (or fetch with enough depth)")
+    _, shallow_out, _ = run_git(root, ["rev-parse", "--is-shallow-repository"], timeout=30)
+    shallow = shallow_out.strip() == "true"
+    code, mb, err = run_git(root, ["merge-base", base_sha.strip(), head.strip()], timeout=120)
+    if code != 0 or not mb.strip():
+        if shallow:
+            raise GitError(
+                f"no merge base between {base} and HEAD in this shallow clone; fetch with enough depth "
+                "(`git fetch --deepen=200`, `git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)"
+            )
+        raise GitError(f"{base} and HEAD have no common history (git merge-base failed: {_git_first_line(err)})")
+    merge_base = mb.strip().splitlines()[0]
+    code, diff, err = run_git(
+        root,
+        [
+            "diff", "--no-color", "--no-ext-diff", "--unified=0", "-M", "--relative",
+            "--src-prefix=a/", "--dst-prefix=b/", merge_base, "--", ".",
+        ],
+    )
+    if code != 0:
+        raise GitError(f"git diff against {base} failed: {_git_first_line(err)}")
+    files, deleted = parse_unified_diff(diff)
+    code, untracked, _ = run_git(root, ["ls-files", "-z", "--others", "--exclude-standard", "--", "."], timeout=120)
+    for rel in (u for u in untracked.split("\0") if u) if code == 0 else ():
+        if rel in files:
+            continue
+        try:
+            with open(root / rel, "rb") as fh:
+                n = sum(1 for _ in fh)
+        except OSError:
+            continue
+        files[rel] = set(range(1, n + 1))
+    return DiffInfo(
+        base=base,
+        merge_base=merge_base,
+        head=head.strip(),
+        files={k: frozenset(v) for k, v in sorted(files.items())},
+        deleted=tuple(sorted(deleted)),
+        shallow=shallow,
+    )
+
+
+def is_tracked(root: Path, rel: str) -> bool:
+    """Whether git tracks ``rel`` (a file, or anything under a directory). False outside a repository."""
+    code, out, _ = run_git(root, ["ls-files", "-z", "--", rel], timeout=60)
+    return code == 0 and bool(out.strip("\0").strip())
