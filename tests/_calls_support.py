@@ -80,6 +80,7 @@ def run_rule(rule_cls: type[PythonRule], ctx: PythonFileContext, options: dict[s
 
 def findings(rule_cls: type[PythonRule], text: str, **kw: Any) -> set[tuple[int, str]]:
     options = kw.pop("options", None)
+    kw.setdefault("path", rule_cls.example_path)
     return {(h.line, rule_cls.code) for h in run_rule(rule_cls, make_ctx(text, **kw), options)}
 
 
