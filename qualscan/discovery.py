@@ -278,6 +278,9 @@ def _exclude_spec(config: Config) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(list(config.exclude) + list(config.extend_exclude))
 
 
+MAX_DIR_DEPTH = 200
+
+
 def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagnostic]]:
     """Every regular file under ``root`` that is not excluded or gitignored, as (relpath, size)."""
     root = root.resolve()
@@ -299,7 +302,7 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
                 return True
         return False
 
-    def visit(directory: Path, rel_dir: str) -> None:
+    def visit(directory: Path, rel_dir: str, depth: int = 0) -> None:
         try:
             st = directory.stat()
         except OSError as exc:
@@ -338,7 +341,10 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
                 continue
             if stat.S_ISDIR(mode):
                 if not ignored(rel, True):
-                    visit(Path(entry.path), rel)
+                    if depth >= MAX_DIR_DEPTH:  # the walk recurses: a hostile tree must not exhaust the stack
+                        diags.append(Diagnostic(rel, 0, Level.WARNING, f"directory nested deeper than {MAX_DIR_DEPTH} levels; not descended"))
+                        continue
+                    visit(Path(entry.path), rel, depth + 1)
             elif stat.S_ISREG(mode):
                 if not ignored(rel, False):
                     try:
