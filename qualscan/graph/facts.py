@@ -1,0 +1,349 @@
+"""Per-file facts for the service graph: what a source file says about the hosts it talks to.
+
+``python_facts(path, text, tree)`` runs in a worker on the shared ``ast`` tree and returns plain
+JSON-ready data (never executes anything):
+
+* ``env``: ``os.environ.get / os.getenv / os.environ[...] / environ.get`` lookups with their
+  default (``{"name", "default", "line"}``);
+* ``urls``: string literals (and f-strings / ``.format`` with env-backed names substituted) that
+  look like URLs or ``host:port`` (``{"value", "line"}``);
+* ``clients``: client constructions and calls (redis, kafka, pika, grpc channels, boto3,
+  sqlalchemy, psycopg, pymongo, requests/httpx/aiohttp, celery, nats, elasticsearch ...) with the
+  string arguments that could be resolved (``{"kind", "protocol", "line", "args"}``);
+* ``topics``: topics/queues produced or consumed (``{"topic", "mode", "line", "kind"}``).
+
+``scan_text(text, language)`` is the language-agnostic counterpart for Go, Java, JS/TS, C#, PHP,
+Ruby... sources and config files: quoted URL literals, quoted ``host:port`` literals and env
+lookups with a literal default (``process.env.X || 'cart'``, ``getenv("X", "cart")``,
+``${X:cart}``, ``?? "cart"``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s]+$")
+HOSTPORT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]*:\d{2,5}(/.*)?$")
+
+# constructor / call name (last dotted part, or full dotted name) -> (kind, protocol)
+CLIENTS: dict[str, tuple[str, str]] = {
+    "redis.Redis": ("redis", "redis"),
+    "redis.StrictRedis": ("redis", "redis"),
+    "redis.from_url": ("redis", "redis"),
+    "Redis.from_url": ("redis", "redis"),
+    "redis.asyncio.Redis": ("redis", "redis"),
+    "redis.asyncio.from_url": ("redis", "redis"),
+    "aioredis.from_url": ("redis", "redis"),
+    "StrictRedis": ("redis", "redis"),
+    "Redis": ("redis", "redis"),
+    "RedisCluster": ("redis", "redis"),
+    "KafkaProducer": ("kafka", "kafka"),
+    "KafkaConsumer": ("kafka", "kafka"),
+    "AIOKafkaProducer": ("kafka", "kafka"),
+    "AIOKafkaConsumer": ("kafka", "kafka"),
+    "confluent_kafka.Producer": ("kafka", "kafka"),
+    "confluent_kafka.Consumer": ("kafka", "kafka"),
+    "pika.BlockingConnection": ("pika", "amqp"),
+    "pika.ConnectionParameters": ("pika", "amqp"),
+    "pika.URLParameters": ("pika", "amqp"),
+    "ConnectionParameters": ("pika", "amqp"),
+    "aio_pika.connect": ("pika", "amqp"),
+    "aio_pika.connect_robust": ("pika", "amqp"),
+    "kombu.Connection": ("kombu", "amqp"),
+    "Celery": ("celery", "amqp"),
+    "grpc.insecure_channel": ("grpc", "grpc"),
+    "grpc.secure_channel": ("grpc", "grpc"),
+    "grpc.aio.insecure_channel": ("grpc", "grpc"),
+    "grpc.aio.secure_channel": ("grpc", "grpc"),
+    "boto3.client": ("boto3", "http"),
+    "boto3.resource": ("boto3", "http"),
+    "create_engine": ("sqlalchemy", "sql"),
+    "create_async_engine": ("sqlalchemy", "sql"),
+    "sqlalchemy.create_engine": ("sqlalchemy", "sql"),
+    "psycopg2.connect": ("psycopg", "sql"),
+    "psycopg.connect": ("psycopg", "sql"),
+    "psycopg.AsyncConnection.connect": ("psycopg", "sql"),
+    "psycopg_pool.ConnectionPool": ("psycopg", "sql"),
+    "asyncpg.connect": ("asyncpg", "sql"),
+    "asyncpg.create_pool": ("asyncpg", "sql"),
+    "pymysql.connect": ("pymysql", "sql"),
+    "mysql.connector.connect": ("mysql", "sql"),
+    "MySQLdb.connect": ("mysql", "sql"),
+    "pymongo.MongoClient": ("pymongo", "mongo"),
+    "MongoClient": ("pymongo", "mongo"),
+    "AsyncIOMotorClient": ("motor", "mongo"),
+    "motor.motor_asyncio.AsyncIOMotorClient": ("motor", "mongo"),
+    "Elasticsearch": ("elasticsearch", "http"),
+    "elasticsearch.Elasticsearch": ("elasticsearch", "http"),
+    "AsyncElasticsearch": ("elasticsearch", "http"),
+    "nats.connect": ("nats", "nats"),
+    "pymemcache.client.base.Client": ("memcache", "memcached"),
+    "httpx.Client": ("httpx", "http"),
+    "httpx.AsyncClient": ("httpx", "http"),
+}
+HTTP_MODULES = {"requests", "httpx", "session", "client", "aiohttp", "urllib3", "http"}
+HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "fetch", "urlopen"}
+PRODUCE_CALLS = {"send", "send_and_wait", "produce", "publish", "basic_publish", "send_message", "xadd"}
+CONSUME_CALLS = {"subscribe", "basic_consume", "consume", "queue_declare", "xread", "xreadgroup"}
+TOPIC_KWARGS = {"topic", "routing_key", "queue", "subject", "channel", "stream"}
+HOST_KWARGS = {
+    "host",
+    "url",
+    "dsn",
+    "bootstrap_servers",
+    "broker",
+    "broker_url",
+    "hosts",
+    "address",
+    "target",
+    "endpoint_url",
+    "servers",
+    "uri",
+    "connection_string",
+}
+
+
+def _dotted(node: ast.AST) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Call):
+        parts.append(_dotted(node.func) + "()")
+    return ".".join(reversed(parts))
+
+
+def _env_lookup(node: ast.AST) -> tuple[str, Any] | None:
+    """``os.getenv("X", d)`` / ``os.environ.get("X", d)`` / ``os.environ["X"]`` -> (name, default)."""
+    if isinstance(node, ast.Call):
+        name = _dotted(node.func)
+        is_env = name.endswith(("getenv", "environ.get", "env.get", "environ.setdefault")) or name in ("env", "config")
+        if is_env and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            default: Any = None
+            if len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                default = node.args[1].value
+            for kw in node.keywords:
+                if kw.arg == "default" and isinstance(kw.value, ast.Constant):
+                    default = kw.value.value
+            return node.args[0].value, default
+    if isinstance(node, ast.Subscript) and _dotted(node.value).endswith("environ"):
+        sl = node.slice
+        if isinstance(sl, ast.Constant) and isinstance(sl.value, str):
+            return sl.value, None
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) == 2:
+        first = _env_lookup(node.values[0])
+        if first and isinstance(node.values[1], ast.Constant):
+            return first[0], node.values[1].value
+    return None
+
+
+class _Collector(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.env: list[dict[str, Any]] = []
+        self.urls: list[dict[str, Any]] = []
+        self.clients: list[dict[str, Any]] = []
+        self.topics: list[dict[str, Any]] = []
+        self.names: dict[str, ast.AST] = {}  # simple NAME = expr assignments (module/class level)
+        self._seen_urls: set[tuple[str, int]] = set()
+
+    # -- value rendering ---------------------------------------------------------------------
+    def render(self, node: ast.AST | None, depth: int = 0) -> str | None:
+        """Best-effort string value: literals, env lookups (default or ``${NAME}``), names bound
+        to those, f-strings, ``+`` concatenation, ``.format``."""
+        if node is None or depth > 5:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, int)):
+            return str(node.value)
+        env = _env_lookup(node)
+        if env:
+            return str(env[1]) if env[1] is not None else "${" + env[0] + "}"
+        if isinstance(node, ast.Name) and node.id in self.names:
+            return self.render(self.names[node.id], depth + 1)
+        if isinstance(node, ast.Attribute) and node.attr in self.names:  # settings.CART_URL
+            return self.render(self.names[node.attr], depth + 1)
+        if isinstance(node, ast.JoinedStr):
+            out = []
+            for v in node.values:
+                if isinstance(v, ast.Constant):
+                    out.append(str(v.value))
+                elif isinstance(v, ast.FormattedValue):
+                    out.append(self.render(v.value, depth + 1) or "{?}")
+            return "".join(out)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.render(node.left, depth + 1), self.render(node.right, depth + 1)
+            if left is not None or right is not None:
+                return (left or "{?}") + (right or "{?}")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            fmt = self.render(node.left, depth + 1)
+            if fmt is not None:
+                args = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+                vals = [self.render(a, depth + 1) or "{?}" for a in args]
+                parts = re.split(r"%[-#0-9.]*[sdr]", fmt)
+                if len(parts) == len(vals) + 1:
+                    return "".join(p + (vals[i] if i < len(vals) else "") for i, p in enumerate(parts))
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+        ):
+            fmt = self.render(node.func.value, depth + 1)
+            if fmt is not None:
+                kw = {k.arg: self.render(k.value, depth + 1) or "{?}" for k in node.keywords if k.arg}
+                pos = [self.render(a, depth + 1) or "{?}" for a in node.args]
+                counter = iter(pos)
+
+                def repl(m: re.Match[str]) -> str:
+                    key = m.group(1)
+                    if not key:
+                        return next(counter, "{?}")
+                    if key.isdigit():
+                        i = int(key)
+                        return pos[i] if i < len(pos) else "{?}"
+                    return kw.get(key, "{?}")
+
+                return re.sub(r"\{([^{}:!]*)(?:[:!][^{}]*)?\}", repl, fmt)
+        return None
+
+    # -- visitors ----------------------------------------------------------------------------
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for t in node.targets:
+            if isinstance(t, ast.Name):
+                self.names.setdefault(t.id, node.value)
+            elif isinstance(t, ast.Attribute):
+                self.names.setdefault(t.attr, node.value)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name) and node.value is not None:
+            self.names.setdefault(node.target.id, node.value)
+        self.generic_visit(node)
+
+    def _url(self, value: str | None, line: int) -> None:
+        if value and (URL_RE.match(value) or HOSTPORT_RE.match(value)) and (value, line) not in self._seen_urls:
+            self._seen_urls.add((value, line))
+            self.urls.append({"value": value, "line": line})
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and len(node.value) < 300:
+            self._url(node.value.strip(), node.lineno)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        self._url(self.render(node), node.lineno)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        env = _env_lookup(node)
+        if env:
+            default = env[1] if isinstance(env[1], (str, int, float)) or env[1] is None else None
+            self.env.append({"name": env[0], "default": default, "line": node.lineno})
+        name = _dotted(node.func)
+        last = name.rsplit(".", 1)[-1]
+        kind = CLIENTS.get(name) or (CLIENTS.get(last) if "." not in name or last[:1].isupper() else None)
+        args = [self.render(a) for a in node.args]
+        kwargs = {k.arg: self.render(k.value) for k in node.keywords if k.arg}
+        if kind:
+            values = [a for a in args if a]
+            values += [v for k, v in kwargs.items() if v and k in HOST_KWARGS]
+            if kind[0] == "pika" and kwargs.get("host"):
+                values.append(kwargs["host"] or "")
+            self.clients.append({"kind": kind[0], "protocol": kind[1], "line": node.lineno, "args": values})
+            if kind[0] == "kafka" and last.endswith("Consumer"):
+                for a in args:
+                    if a and not URL_RE.match(a) and not HOSTPORT_RE.match(a):
+                        self.topics.append({"topic": a, "mode": "consume", "line": node.lineno, "kind": "kafka"})
+        else:
+            base = name.split(".", 1)[0].lower()
+            if last in HTTP_VERBS and (base in HTTP_MODULES or "session" in base or "client" in base):
+                for v in args[:1] + [kwargs.get("url")]:
+                    if v:
+                        self.clients.append({"kind": "http", "protocol": "http", "line": node.lineno, "args": [v]})
+                        self._url(v, node.lineno)
+            elif last.endswith("Stub") and node.args:
+                self.clients.append({"kind": "grpc-stub", "protocol": "grpc", "line": node.lineno, "args": [], "stub": last})
+        if last in PRODUCE_CALLS or last in CONSUME_CALLS:
+            mode = "produce" if last in PRODUCE_CALLS else "consume"
+            topic = None
+            for k in ("topic", "routing_key", "queue", "subject", "stream", "channel"):
+                if kwargs.get(k):
+                    topic = kwargs[k]
+                    break
+            if topic is None and args and args[0] and not URL_RE.match(args[0]):
+                topic = args[0]
+            if topic is None and node.args and isinstance(node.args[0], (ast.List, ast.Tuple)):
+                elts = [self.render(e) for e in node.args[0].elts]
+                topic = next((e for e in elts if e), None)
+            if topic and len(topic) < 200:
+                self.topics.append({"topic": topic, "mode": mode, "line": node.lineno, "kind": last})
+        self.generic_visit(node)
+
+
+def python_facts(path: str, text: str, tree: ast.Module) -> dict[str, Any]:
+    """Facts about remote endpoints in one Python file (picklable, JSON-ready)."""
+    col = _Collector()
+    # first pass: bindings, so that uses before the assignment line still resolve
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    col.names.setdefault(t.id, node.value)
+                elif isinstance(t, ast.Attribute):
+                    col.names.setdefault(t.attr, node.value)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            col.names.setdefault(node.target.id, node.value)
+    col.visit(tree)
+    return {"env": col.env, "urls": col.urls, "clients": col.clients, "topics": col.topics}
+
+
+# --- language-agnostic scan -----------------------------------------------------------------------
+
+_Q = r"[\"'`]"
+_URL_LIT = re.compile(_Q + r"((?:jdbc:)?[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s\"'`<>]{1,200})" + _Q)
+_HOSTPORT_LIT = re.compile(_Q + r"([a-zA-Z][a-zA-Z0-9_.-]{1,80}:\d{2,5})(?:/[^\s\"'`]*)?" + _Q)
+_ENV_DEFAULT = [
+    # process.env.X || 'v' ; process.env.X ?? 'v' ; process.env['X'] || "v"
+    re.compile(r"process\.env(?:\.(\w+)|\[\s*[\"'](\w+)[\"']\s*\])\s*(?:\|\||\?\?)\s*" + _Q + r"([^\"'`\s]+)" + _Q),
+    # getenv("X", "v") / env("X", "v") / Getenv / GetEnv / getEnv / getOrDefault("X", "v") / fetch("X", "v")
+    re.compile(
+        r"(?:getenv|getEnv|Getenv|GetEnv|env|getOrDefault|fetch|get_env|GetEnvOrDefault|envOrDefault|getEnvOrDefault)\s*\(\s*[\"'](\w+)[\"']\s*,\s*" + _Q + r"([^\"'`\s]+)" + _Q
+    ),
+    # getenv('X') ?: 'v' (PHP) ; GetEnvironmentVariable("X") ?? "v" (C#) ; os.Getenv("X") ... || "v"
+    re.compile(
+        r"(?:getenv|GetEnvironmentVariable|Getenv|ENV\.fetch|ENV)\s*[\(\[]\s*[\"'](\w+)[\"']\s*[\)\]]\s*(?:\?:|\?\?|\|\||or)\s*" + _Q + r"([^\"'`\s]+)" + _Q
+    ),
+    # ${X:default} (Spring, shell) and ${X:-default}
+    re.compile(r"\$\{(\w+):-?([^}\s]+)\}"),
+    # System.getenv("X") == null ? "v" : ... (Java)
+    re.compile(r"getenv\(\s*\"(\w+)\"\s*\)\s*==\s*null\s*\?\s*\"([^\"\s]+)\""),
+    # amqpHost = "rabbitmq" / dbHost := "mysql" / host: 'redis' (a host-named variable set to a literal)
+    re.compile(
+        r"\b(\w*(?:[Hh]ost|HOST|[Aa]ddr|ADDR|[Ss]erver|SERVER|[Ee]ndpoint|ENDPOINT)\w*)[\"']?\s*(?::=|=|:)\s*[\"'`]([A-Za-z][\w.-]*(?::\d+)?)[\"'`]"
+    ),
+    # PDO / ADO.NET style DSNs: "mysql:host=mysql;dbname=x", "Server=sqldata;Database=x"
+    re.compile(r"(?i)[\"'`;](?:\w+:)?(host|server|data source)=([A-Za-z][\w.-]*)(?:[;,:\"'`]|$)"),
+]
+
+
+def scan_text(text: str) -> dict[str, Any]:
+    """URL / host:port literals and env defaults in any text (line-aware)."""
+    urls: list[dict[str, Any]] = []
+    env: list[dict[str, Any]] = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if len(line) > 2000:
+            continue
+        if "://" in line:
+            for m in _URL_LIT.finditer(line):
+                urls.append({"value": m.group(1), "line": i})
+        if ":" in line:
+            for m in _HOSTPORT_LIT.finditer(line):
+                urls.append({"value": m.group(1), "line": i})
+        for rx in _ENV_DEFAULT:
+            for m in rx.finditer(line):
+                groups = [g for g in m.groups() if g is not None]
+                if len(groups) >= 2:
+                    env.append({"name": groups[0], "default": groups[-1], "line": i})
+    # a URL literal's own env-default duplicate is harmless: edges are merged by (source, target)
+    return {"env": env, "urls": urls, "clients": [], "topics": []}
