@@ -20,7 +20,9 @@ Impact (0.1 .. 1)
 
     ============  ===========================================================================
     journeys      sum of the weights of the journeys the target sits on / total journey weight
-    blast_radius  journeys broken if it fails (``attrs["blast_radius"]``) / number of journeys
+    blast_radius  weight of the journeys broken if it fails (``attrs["blast_radius"]``, journey
+                  names; ``degraded_journeys`` count half) / total journey weight; a number is
+                  read as a count of journeys
     centrality    ``attrs["centrality"]`` / the highest centrality in the scan
     fan_in        ``attrs["fan_in"]`` / the highest fan-in in the scan
     tier          traffic-sandwich tier: edge 0.5, gateway 1.0, application 0.6, middleware 0.8,
@@ -269,6 +271,7 @@ class _Scope:
     max_centrality: float
     max_fan_in: float
     bridges: frozenset[tuple[str, str]]
+    weights: Mapping[str, float]  # journey name -> weight
 
 
 def _scope(result: ScanResult) -> _Scope:
@@ -285,6 +288,7 @@ def _scope(result: ScanResult) -> _Scope:
         max_centrality=max(cent, default=0.0),
         max_fan_in=max(fan, default=0.0),
         bridges=bridges,
+        weights={j.name: max(0.0, j.weight) for j in result.journeys},
     )
 
 
@@ -306,10 +310,7 @@ def _node_factors(
     jw = sum(max(0.0, j.weight) for j in journeys)
     f: dict[str, float] = {}
     f["journeys"] = jw / scope.total_weight if scope.total_weight > 0 else 0.0
-    if "blast_radius" in attrs and scope.n_journeys:
-        f["blast_radius"] = min(1.0, _num(attrs.get("blast_radius")) / scope.n_journeys)
-    else:
-        f["blast_radius"] = f["journeys"]
+    f["blast_radius"] = _blast(attrs, scope) if "blast_radius" in attrs else f["journeys"]
     f["centrality"] = _num(attrs.get("centrality")) / scope.max_centrality if scope.max_centrality > 0 else 0.0
     f["fan_in"] = _num(attrs.get("fan_in")) / scope.max_fan_in if scope.max_fan_in > 0 else 0.0
     tier = service_tier(svc)
@@ -323,16 +324,32 @@ def _node_factors(
             + ", ".join(f"{j.name} (weight {j.weight:g})" for j in sorted(journeys, key=lambda j: j.name))
         )
     if "blast_radius" in attrs and _num(attrs.get("blast_radius")) > 0 and scope.n_journeys:
-        reasons.append(f"blast radius: {int(_num(attrs.get('blast_radius')))} of {scope.n_journeys} journeys")
+        reasons.append(f"blast radius: breaks {int(_num(attrs.get('blast_radius')))} of {scope.n_journeys} journeys")
     if attrs.get("articulation"):
         reasons.append("single point of failure (articulation point of the sync graph)")
     if attrs.get("critical"):
         reasons.append("marked critical")
     if _num(attrs.get("fan_in")) >= 3:
         reasons.append(f"fan-in {int(_num(attrs.get('fan_in')))}")
-    if tier:
+    if tier and tier != "application":
         reasons.append(f"tier: {tier}")
     return f, journeys, reasons
+
+
+def _blast(attrs: Mapping[str, Any], scope: _Scope) -> float:
+    """Share of journey weight broken if the node fails; degraded journeys count half.
+
+    ``blast_radius`` (and ``degraded_journeys``) are journey names (graph layer) or counts."""
+    broken = attrs.get("blast_radius")
+    degraded = attrs.get("degraded_journeys") or ()
+    if isinstance(broken, (list, tuple, set, frozenset)) and scope.total_weight > 0:
+        names = set(map(str, broken))
+        half = set(map(str, degraded)) - names if isinstance(degraded, (list, tuple, set, frozenset)) else set()
+        w = sum(scope.weights.get(n, 1.0) for n in names) + 0.5 * sum(scope.weights.get(n, 1.0) for n in half)
+        return min(1.0, w / scope.total_weight)
+    if scope.n_journeys:
+        return min(1.0, _num(broken) / scope.n_journeys)
+    return 0.0
 
 
 def _impact(factors: Mapping[str, float], weights: Mapping[str, float]) -> float:
@@ -481,7 +498,7 @@ def rank(result: ScanResult, config: Config) -> tuple[WeakPoint, ...]:
         impact = _impact(factors, weights)
         score = 100.0 * impact * likelihood
 
-        reasons = ctx_reasons + _finding_reasons(findings) + fact_reasons
+        reasons = _finding_reasons(findings) + fact_reasons + ctx_reasons
         breakdown = {f"impact.{k}": float(factors.get(k, 0.0)) for k in IMPACT_WEIGHTS}
         breakdown.update({f"likelihood.{k}": v for k, v in cat_l.items()})
         wp = WeakPoint(

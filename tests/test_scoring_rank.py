@@ -136,7 +136,7 @@ def test_file_owner_by_longest_service_path() -> None:
     services = (svc("shop", path="services"), svc("cart", path="services/cart", critical=True))
     f = finding("QS311", "oversized-file", Severity.MEDIUM, "services/cart/x.py", 1, "big")
     (wp,) = [w for w in rank(ScanResult("r", "0", services=services, findings=(f,)), CFG) if w.kind == "file"]
-    assert wp.reasons[0] == "in service cart"
+    assert wp.reasons == ("QS311 oversized-file: 1 finding (worst medium)", "in service cart")
     assert wp.breakdown["impact.critical"] == 1.0
 
 
@@ -225,3 +225,19 @@ def test_node_kind_from_services_and_unknown_node() -> None:
     wps = by_target(ScanResult("r", "0", services=services, findings=(f1, f2), rules=RULES))
     assert wps["kafka"].kind == "broker"
     assert wps["ghost"].kind == "service"
+
+
+def test_blast_radius_as_journey_names_is_weighted() -> None:
+    """Graph layer form: journey names; degraded journeys count half of their weight."""
+    journeys = (Journey("browse", ("a",), weight=1.0), Journey("checkout", ("b",), weight=3.0))
+    services = (
+        svc("redis", NodeKind.DATASTORE, tier="middleware", blast_radius=["checkout"], degraded_journeys=["browse"]),
+        svc("cache", NodeKind.DATASTORE, tier="middleware", blast_radius=["browse"]),
+    )
+    fs = tuple(finding("QS210", "ephemeral-datastore", Severity.HIGH, f"k8s/{n}.yaml", 3, "m", target=n)
+               for n in ("redis", "cache"))
+    wps = by_target(ScanResult("r", "0", services=services, findings=fs, journeys=journeys))
+    assert wps["redis"].breakdown["impact.blast_radius"] == pytest.approx((3.0 + 0.5) / 4.0)
+    assert wps["cache"].breakdown["impact.blast_radius"] == pytest.approx(1.0 / 4.0)
+    assert "blast radius: breaks 1 of 2 journeys" in wps["redis"].reasons
+    assert wps["redis"].rank == 1
