@@ -465,15 +465,20 @@ def _safe_cache(root: Path, config: Config) -> tuple[Config, list[Any]]:
 
 
 def _scan_for_gate(args: argparse.Namespace, root: Path, config: Config) -> tuple[Any, Config, list[Any]]:
-    from qualscan.engine.pipeline import scan_path
+    from qualscan.engine.pipeline import prepare_inputs, run
 
     config, diags = _safe_cache(root, config)
+    inputs = prepare_inputs(root, config)
     prog, update = _progress()
     try:
-        result = scan_path(root, config, progress=update)
+        result = run(inputs, config, progress=update)
     finally:
         if prog is not None and prog.live.is_started:
             prog.stop()
+    cache = inputs.cache
+    if cache is not None:
+        print(f"qualscan: cache {cache.hits} hit(s), {cache.misses} miss(es), {cache.rejected} rejected entr(ies) "
+              f"in {cache.directory}", file=sys.stderr)
     return result, config, diags
 
 
@@ -507,7 +512,7 @@ def _diff_coverage_inputs(
     try:
         from qualscan.metrics.filefacts import statement_lines as metric_lines
     except ImportError:  # pragma: no cover - metrics layer absent: the gate's own approximation
-        pass
+        metric_lines = None
     inventory = discover(root, config)
     files, diags = coverage_files(root, inventory, config)
     for extra in args.coverage:
