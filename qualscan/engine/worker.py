@@ -105,6 +105,8 @@ def analyze_python(task: FileTask, config: Config, rules: Sequence[type[PythonRu
     if python_facts is not None:
         try:
             out["graph"] = python_facts(task.path, text, tree)
+        except RecursionError as exc:
+            out["diagnostics"].append(_internal(task.path, "graph facts (nesting too deep)", exc))
         except Exception as exc:  # noqa: BLE001
             out["diagnostics"].append(_internal(task.path, "graph facts", exc))
 
