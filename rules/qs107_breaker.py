@@ -233,7 +233,7 @@ class RemoteCallInTransaction(PythonRule):
             return
         fc = analyze(ctx)
         for site in fc.calls:
-            if site.kind not in ("http", "grpc", "kafka", "amqp", "pubsub", "aws"):
+            if site.kind not in ("http", "grpc", "kafka", "amqp", "pubsub", "aws", "broker"):
                 continue
             lines = _transaction_frames(fc, site)
             if lines:

@@ -10,12 +10,21 @@ import libcst as cst
 from qualscan.engine.rule import Hit, PythonFileContext, PythonRule
 from qualscan.model import Confidence, Severity
 
-from ._calls import CLIENT_MODULES, TRANSACTION_CALLS, FileCalls, FuncFrame, analyze, site_hit, skip_file
+from ._calls import (
+    CLIENT_MODULES,
+    TRANSACTION_CALLS,
+    FileCalls,
+    FuncFrame,
+    WithFrame,
+    analyze,
+    site_hit,
+    skip_file,
+)
 
 COMMIT_METHODS = {"commit", "save", "bulk_create", "create", "update_or_create", "get_or_create", "flush"}
 
 
-def _commit_before(fc: FileCalls, func: FuncFrame, line: int) -> int | None:
+def _commit_before(fc: FileCalls, func: FuncFrame, line: int, site_stack: tuple[object, ...]) -> int | None:
     """Line of the last database write (or transaction block) in ``func`` before ``line``."""
     best: int | None = None
     for raw in fc.raw:
@@ -32,7 +41,11 @@ def _commit_before(fc: FileCalls, func: FuncFrame, line: int) -> int | None:
             ):
                 continue
             best = raw.line
-        elif raw.qnames & TRANSACTION_CALLS:
+        elif (
+            raw.qnames & TRANSACTION_CALLS
+            or (isinstance(call.func, cst.Attribute) and call.func.attr.value in ("begin", "begin_nested"))
+        ) and not any(isinstance(f, WithFrame) and any(item is call for item in f.items) for f in site_stack):
+            # a transaction block: counts when the publish runs after it, not inside it
             best = raw.line
     return best
 
@@ -75,6 +88,10 @@ class DualWrite(PythonRule):
     triggers: ClassVar[frozenset[str]] = CLIENT_MODULES
 
     VALID = [
+        # publishing inside the transaction is QS108's business, not a publish after commit
+        "from sqlalchemy.orm import sessionmaker\n\nfrom .events import producer\n\nSession = sessionmaker()\n\n"
+        "def place(order):\n    with Session.begin() as s:\n        s.add(order)\n"
+        "        producer.send('orders', value=order.id)\n",
         "from kafka import KafkaProducer\n\nP = KafkaProducer()\n\ndef place(order):\n"
         "    order.save()\n    OutboxEvent.objects.create(topic='orders', payload=order.id)\n",
         "from kafka import KafkaProducer\n\nP = KafkaProducer()\n\ndef ping():\n    P.send('pings', b'x')\n",
@@ -85,6 +102,10 @@ class DualWrite(PythonRule):
         "import pika\nfrom django.db import transaction\n\nch = pika.BlockingConnection().channel()\n\n"
         "def place(order):\n    with transaction.atomic():\n        order.save()\n"
         "    ch.basic_publish(exchange='', routing_key='orders', body=b'x')  # qualscan: expect[QS113]\n",
+        # the producer comes from another module: recognised by its name
+        "from sqlalchemy.orm import sessionmaker\n\nfrom .events import producer\n\nSession = sessionmaker()\n\n"
+        "def place(order):\n    with Session.begin() as s:\n        s.add(order)\n"
+        "    producer.send('orders', value=order.id)  # qualscan: expect[QS113]\n",
     ]
 
     def check(self, ctx: PythonFileContext) -> Iterator[Hit]:
@@ -99,7 +120,7 @@ class DualWrite(PythonRule):
             func = site.func
             if func is None:
                 continue
-            commit_line = _commit_before(fc, func, site.line)
+            commit_line = _commit_before(fc, func, site.line, site.stack)
             if commit_line is None:
                 continue
             yield site_hit(
