@@ -1,1 +1,38 @@
-"""Maintainability metrics (placeholder until the metrics layer lands)."""
+"""Maintainability metrics: the quality matrix (complexity, modularity, coupling, reuse, coverage,
+changeability) for every function, file, module and service.
+
+Two entry points, called by the engine's pipeline:
+
+* ``analyze_file(path, text, tree, config) -> dict`` -- in a worker, once per Python file, on the
+  one shared ``ast`` tree and one ``tokenize`` pass; returns picklable, JSON-ready facts.
+* ``analyze_project(...) -> ProjectMetrics`` -- in the main process, once per scan.
+
+``GIT_LOG_ARGS`` are the arguments of the single ``git log`` the discovery layer runs for history.
+Definitions and formulas: ``docs/metrics.md`` and the docstrings of the submodules.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from qualscan.config import Config
+from qualscan.metrics.filefacts import analyze_file_facts
+from qualscan.metrics.history import GIT_LOG_ARGS
+from qualscan.metrics.project import DEFAULT_GRADES, ProjectMetrics, analyze_project, grade
+
+__all__ = ["GIT_LOG_ARGS", "DEFAULT_GRADES", "ProjectMetrics", "analyze_file", "analyze_project", "grade"]
+
+
+def analyze_file(path: str, text: str, tree: ast.Module, config: Config) -> dict[str, Any]:
+    """Per-file facts: raw counts, MI, Halstead, functions, classes, imports, statements, clone tokens.
+
+    Keys: ``path``, ``raw`` (loc, lloc, sloc, comments, multi, blank, single_comments -- radon's
+    definitions), ``mi``, ``halstead`` (h1, h2, N1, N2, volume, difficulty, effort),
+    ``cyclomatic_total``, ``functions`` [{qualname, line, end_line, cyclomatic, cognitive, nesting,
+    params, length, is_method}], ``classes`` [{qualname, line, end_line, length, methods,
+    abstract}], ``imports`` [{module, names, line, level, toplevel}], ``statements`` (executable
+    lines), ``tokens`` (normalised clone tokens, one character each) and ``token_lines``
+    (run-length ``[[line, count], ...]``), and ``problem`` when the file could not be tokenized.
+    """
+    return analyze_file_facts(path, text, tree)

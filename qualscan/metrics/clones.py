@@ -1,0 +1,143 @@
+"""Clone detection over the normalised token streams of every non-test Python file.
+
+Tokens are normalised in the worker (``raw.py``): identifiers, numbers and strings are abstracted,
+so exact copies (type-1) and renamed copies (type-2) have the same stream.
+
+Algorithm (a CPD-style index):
+
+1. every token that starts a source line starts a window of ``min_tokens`` tokens; windows are
+   bucketed by their text;
+2. buckets are taken in order of their first occurrence (file, position); the occurrences of a
+   bucket are extended forward together as long as every occurrence has the same next token
+   (and occurrences in the same file do not overlap);
+3. a group is kept when it spans at least ``min_tokens`` tokens and ``min_lines`` lines in each
+   occurrence; the windows it covers are marked so that its own suffixes are not reported again.
+
+Each group lists every occurrence (file, first line, last line, service). A group is
+*cross-service* when its occurrences belong to two or more different services.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from qualscan.metrics.raw import decode_runs
+
+
+def find_clones(
+    streams: Mapping[str, tuple[str, list[list[int]]]],
+    service_of: Mapping[str, str | None],
+    *,
+    min_tokens: int = 50,
+    min_lines: int = 6,
+) -> list[dict[str, Any]]:
+    """``streams``: path -> (token string, run-length lines). Returns the clone groups, sorted."""
+    k = max(1, min_tokens)
+    paths = sorted(p for p, (toks, _) in streams.items() if len(toks) >= k)
+    tokens: dict[str, str] = {}
+    lines: dict[str, list[int]] = {}
+    buckets: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for fi, p in enumerate(paths):
+        toks, runs = streams[p]
+        tokens[p] = toks
+        lines[p] = decode_runs(runs)
+        pos = 0
+        limit = len(toks) - k
+        for _row, count in runs:
+            if pos > limit:
+                break
+            buckets[toks[pos : pos + k]].append((fi, pos))
+            pos += count
+    candidates = [occ for occ in buckets.values() if len(occ) > 1]
+    del buckets
+    candidates.sort(key=lambda occ: occ[0])
+    covered: set[tuple[int, int]] = set()
+    groups: list[dict[str, Any]] = []
+    for occ in candidates:
+        occ = [o for o in occ if o not in covered]
+        occ = _drop_overlaps(occ, k)
+        if len(occ) < 2:
+            continue
+        length = k
+        max_len = _max_length(occ)
+        streams_of = [tokens[paths[fi]] for fi, _ in occ]
+        # extend together
+        while True:
+            nxt = length
+            ok = True
+            first_ch = None
+            for (_fi, pos), s in zip(occ, streams_of):
+                if pos + nxt >= len(s):
+                    ok = False
+                    break
+                ch = s[pos + nxt]
+                if first_ch is None:
+                    first_ch = ch
+                elif ch != first_ch:
+                    ok = False
+                    break
+            if not ok:
+                break
+            if length + 1 > max_len:  # occurrences in one file must not overlap
+                break
+            length += 1
+        spans = []
+        for fi, pos in occ:
+            ln = lines[paths[fi]]
+            spans.append((paths[fi], ln[pos], ln[pos + length - 1]))
+        if any(end - start + 1 < min_lines for _, start, end in spans):
+            continue
+        for fi, pos in occ:
+            for d in range(length - k + 1):
+                covered.add((fi, pos + d))
+        occurrences = sorted(
+            ({"file": p, "line": s, "end_line": e, "service": service_of.get(p)} for p, s, e in spans),
+            key=lambda o: (o["file"], o["line"]),
+        )
+        services = sorted({o["service"] for o in occurrences if o["service"] is not None})
+        groups.append(
+            {
+                "tokens": length,
+                "lines": max(e - s + 1 for _, s, e in spans),
+                "occurrences": occurrences,
+                "services": services,
+                "cross_service": len(services) > 1,
+            }
+        )
+    groups.sort(key=lambda g: (g["occurrences"][0]["file"], g["occurrences"][0]["line"], -g["tokens"]))
+    return groups
+
+
+def _drop_overlaps(occ: list[tuple[int, int]], k: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    last: dict[int, int] = {}
+    for fi, pos in sorted(occ):
+        if fi in last and pos < last[fi] + k:
+            continue
+        last[fi] = pos
+        out.append((fi, pos))
+    return out
+
+
+def _max_length(occ: list[tuple[int, int]]) -> int:
+    """The longest a group may grow before two of its occurrences in one file overlap."""
+    best = 1 << 60
+    by_file: dict[int, list[int]] = defaultdict(list)
+    for fi, pos in occ:
+        by_file[fi].append(pos)
+    for positions in by_file.values():
+        positions.sort()
+        for a, b in zip(positions, positions[1:]):
+            best = min(best, b - a)
+    return best
+
+
+def duplicated_lines(groups: list[dict[str, Any]]) -> dict[str, set[int]]:
+    """path -> set of lines inside some clone occurrence."""
+    out: dict[str, set[int]] = defaultdict(set)
+    for g in groups:
+        for o in g["occurrences"]:
+            out[o["file"]].update(range(o["line"], o["end_line"] + 1))
+    return out

@@ -1,0 +1,302 @@
+"""Function- and file-level complexity from the one shared ``ast`` tree.
+
+* **Cyclomatic complexity** -- radon's definition, computed by radon's own
+  ``ComplexityVisitor.from_ast`` on the shared tree: 1 per function, +1 per ``if``/``elif``/
+  conditional expression/``assert``/``for``/``while`` (+1 more for a loop ``else``), +1 per
+  ``except`` handler (+1 for a ``try`` ``else``), +1 per comprehension (+1 per comprehension
+  ``if``), +(n-1) per boolean operation with n operands, +1 per ``match`` case (a final ``case _``
+  excepted). Nested functions are reported on their own and not added to the enclosing function.
+* **Cognitive complexity** -- SonarSource's definition (G. Ann Campbell, *Cognitive Complexity*,
+  2017), as applied to Python: +1 plus the current nesting level for ``if``, conditional
+  expression, ``for``/``async for``, ``while``, ``except`` and ``match``; +1 (no nesting
+  penalty) for ``elif`` and ``else`` of an ``if``; +1 per sequence of like boolean operators
+  (``a and b and c`` is 1, ``a and b or c`` is 2). Nesting grows inside the bodies of those
+  structures and inside nested functions, lambdas and classes. ``try``, ``finally``, ``with``,
+  comprehensions, ``break``/``continue`` and recursion add nothing.
+* **Halstead** -- radon's ``h_visit_ast`` on the shared tree (volume V = N log2 h, difficulty
+  D = h1/2 * N2/h2, effort E = D * V).
+* **Maintainability index** -- radon's formula (``radon.metrics.mi_compute``) with radon's
+  inputs: MI = max(0, (171 - 5.2 ln V - 0.23 G - 16.2 ln L + 50 sin(sqrt(2.4 C))) * 100 / 171),
+  where V is the file's Halstead volume, G its total cyclomatic complexity, L its logical lines
+  (radon passes LLOC) and C the percentage of comment lines ((comments + multi) / sloc * 100, in
+  radians * 2.46 as in radon). 100 when V or L is 0.
+* **Nesting depth** -- the deepest stack of compound statements (``if``/``for``/``while``/
+  ``with``/``try``/``match``) inside a function body; an ``elif`` stays at its ``if``'s level.
+* **Parameters** -- every parameter (positional-only, regular, ``*args``, keyword-only,
+  ``**kwargs``), minus ``self``/``cls`` as the first parameter of a method.
+* **Length** -- ``end_line - line + 1`` of the ``def``/``class`` statement (decorators excluded).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from radon.metrics import h_visit_ast, mi_compute
+from radon.visitors import Class, ComplexityVisitor, Function
+
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
+if hasattr(ast, "TryStar"):  # Python 3.11+
+    _COMPOUND = (*_COMPOUND, ast.TryStar)
+
+
+def radon_complexities(visitor: ComplexityVisitor) -> dict[tuple[int, int], int]:
+    """(lineno, col_offset) -> radon complexity for every function/method/closure radon reports."""
+    out: dict[tuple[int, int], int] = {}
+    stack: list[Any] = list(visitor.functions) + list(visitor.classes)
+    while stack:
+        block = stack.pop()
+        if isinstance(block, Function):
+            out[(block.lineno, block.col_offset)] = block.complexity
+            stack.extend(block.closures)
+        elif isinstance(block, Class):
+            stack.extend(block.methods)
+            stack.extend(block.inner_classes)
+    return out
+
+
+def cognitive(func: ast.AST) -> int:
+    """Cognitive complexity of a function (nested functions included, with their nesting)."""
+    total = 0
+
+    def boolops(node: ast.AST, parent_op: type | None) -> int:
+        if isinstance(node, ast.BoolOp):
+            own = 0 if type(node.op) is parent_op else 1
+            return own + sum(boolops(v, type(node.op)) for v in node.values)
+        return 0
+
+    def expr(node: ast.AST | None, nesting: int) -> None:
+        nonlocal total
+        if node is None:
+            return
+        stack: list[tuple[ast.AST, int]] = [(node, nesting)]
+        while stack:
+            n, lvl = stack.pop()
+            if isinstance(n, ast.BoolOp):
+                total += boolops(n, None)
+                # walk operands for ternaries/lambdas, but do not re-count nested BoolOps
+                for sub in _flatten_boolop(n):
+                    stack.append((sub, lvl))
+                continue
+            if isinstance(n, ast.IfExp):
+                total += 1 + lvl
+                stack.append((n.test, lvl))
+                stack.append((n.body, lvl + 1))
+                stack.append((n.orelse, lvl + 1))
+                continue
+            if isinstance(n, ast.Lambda):
+                stack.append((n.body, lvl + 1))
+                continue
+            for child in ast.iter_child_nodes(n):
+                stack.append((child, lvl))
+
+    def block(stmts: list[ast.stmt], nesting: int) -> None:
+        for s in stmts:
+            stmt(s, nesting)
+
+    def if_chain(node: ast.If, nesting: int, is_elif: bool) -> None:
+        nonlocal total
+        total += 1 if is_elif else 1 + nesting
+        expr(node.test, nesting)
+        block(node.body, nesting + 1)
+        if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If) and _is_elif(node, node.orelse[0]):
+            if_chain(node.orelse[0], nesting, True)
+        elif node.orelse:
+            total += 1  # else
+            block(node.orelse, nesting + 1)
+
+    def stmt(node: ast.stmt, nesting: int) -> None:
+        nonlocal total
+        if isinstance(node, ast.If):
+            if_chain(node, nesting, False)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            total += 1 + nesting
+            expr(node.iter, nesting)
+            block(node.body, nesting + 1)
+            block(node.orelse, nesting + 1)
+        elif isinstance(node, ast.While):
+            total += 1 + nesting
+            expr(node.test, nesting)
+            block(node.body, nesting + 1)
+            block(node.orelse, nesting + 1)
+        elif isinstance(node, _TRY):
+            block(node.body, nesting)
+            for h in node.handlers:  # type: ignore[attr-defined]
+                total += 1 + nesting
+                block(h.body, nesting + 1)
+            block(node.orelse, nesting)  # type: ignore[attr-defined]
+            block(node.finalbody, nesting)  # type: ignore[attr-defined]
+        elif isinstance(node, ast.Match):
+            total += 1 + nesting
+            expr(node.subject, nesting)
+            for case in node.cases:
+                expr(case.guard, nesting + 1)
+                block(case.body, nesting + 1)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                expr(item.context_expr, nesting)
+            block(node.body, nesting)
+        elif isinstance(node, (*_FUNCS, ast.ClassDef)):
+            for d in node.decorator_list:
+                expr(d, nesting)
+            block(node.body, nesting + 1)
+        else:
+            expr(node, nesting)
+
+    for d in func.decorator_list:  # type: ignore[attr-defined]
+        expr(d, 0)
+    block(func.body, 0)  # type: ignore[attr-defined]
+    return total
+
+
+_TRY: tuple[type, ...] = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+
+
+def _flatten_boolop(node: ast.BoolOp) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(node.values)
+    while stack:
+        v = stack.pop()
+        if isinstance(v, ast.BoolOp):
+            stack.extend(v.values)
+        else:
+            out.append(v)
+    return out
+
+
+def _is_elif(parent: ast.If, child: ast.If) -> bool:
+    """``elif`` and ``else: if`` share an AST shape; an ``elif`` starts in the ``if``'s column."""
+    return child.col_offset == parent.col_offset
+
+
+def nesting_depth(func: ast.AST) -> int:
+    best = 0
+
+    def walk(stmts: list[ast.stmt], depth: int) -> None:
+        nonlocal best
+        for s in stmts:
+            if isinstance(s, (*_FUNCS, ast.ClassDef)):
+                continue
+            if isinstance(s, _COMPOUND):
+                d = depth + 1
+                best = max(best, d)
+                if isinstance(s, ast.If):
+                    walk(s.body, d)
+                    orelse = s.orelse
+                    if len(orelse) == 1 and isinstance(orelse[0], ast.If) and orelse[0].col_offset == s.col_offset:
+                        walk(orelse, depth)  # elif: same level as the if
+                    else:
+                        walk(orelse, d)
+                elif isinstance(s, ast.Match):
+                    for case in s.cases:
+                        walk(case.body, d)
+                else:
+                    for field in ("body", "orelse", "finalbody"):
+                        walk(getattr(s, field, []) or [], d)
+                    for h in getattr(s, "handlers", []) or []:
+                        walk(h.body, d)
+
+    walk(func.body, 0)  # type: ignore[attr-defined]
+    return best
+
+
+def param_count(func: ast.FunctionDef | ast.AsyncFunctionDef, is_method: bool) -> int:
+    a = func.args
+    names = [*a.posonlyargs, *a.args]
+    n = len(names) + len(a.kwonlyargs) + (a.vararg is not None) + (a.kwarg is not None)
+    if is_method and names and names[0].arg in ("self", "cls", "mcs", "metacls"):
+        n -= 1
+    return n
+
+
+def _is_abstract_class(node: ast.ClassDef) -> bool:
+    for base in node.bases:
+        name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+        if name in ("ABC", "Protocol"):
+            return True
+    for kw in node.keywords:
+        if kw.arg == "metaclass":
+            name = kw.value.attr if isinstance(kw.value, ast.Attribute) else getattr(kw.value, "id", "")
+            if name == "ABCMeta":
+                return True
+    for item in node.body:
+        if isinstance(item, _FUNCS):
+            for d in item.decorator_list:
+                name = d.attr if isinstance(d, ast.Attribute) else getattr(d, "id", "")
+                if name.startswith("abstract"):
+                    return True
+    return False
+
+
+def functions_and_classes(
+    tree: ast.Module, visitor: ComplexityVisitor
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every function (methods and nested functions included) and every class, in source order."""
+    radon_cc = radon_complexities(visitor)
+    functions: list[dict[str, Any]] = []
+    classes: list[dict[str, Any]] = []
+    stack: list[tuple[ast.AST, str, bool]] = [(tree, "", False)]
+    while stack:
+        node, prefix, in_class = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _FUNCS):
+                qual = f"{prefix}{child.name}"
+                cc = radon_cc.get((child.lineno, child.col_offset))
+                if cc is None:  # e.g. a method of a class defined inside a function: radon skips it
+                    cc = ComplexityVisitor.from_ast(child).functions[0].complexity
+                end = child.end_lineno or child.lineno
+                functions.append(
+                    {
+                        "qualname": qual,
+                        "line": child.lineno,
+                        "end_line": end,
+                        "cyclomatic": cc,
+                        "cognitive": cognitive(child),
+                        "nesting": nesting_depth(child),
+                        "params": param_count(child, in_class),
+                        "length": end - child.lineno + 1,
+                        "is_method": in_class,
+                    }
+                )
+                stack.append((child, qual + ".<locals>.", False))
+            elif isinstance(child, ast.ClassDef):
+                qual = f"{prefix}{child.name}"
+                end = child.end_lineno or child.lineno
+                classes.append(
+                    {
+                        "qualname": qual,
+                        "line": child.lineno,
+                        "end_line": end,
+                        "length": end - child.lineno + 1,
+                        "methods": sum(1 for b in child.body if isinstance(b, _FUNCS)),
+                        "abstract": _is_abstract_class(child),
+                    }
+                )
+                stack.append((child, qual + ".", True))
+            elif isinstance(child, ast.stmt) and not isinstance(child, (ast.Import, ast.ImportFrom)):
+                # functions defined under if/try/with at this level keep the same prefix
+                stack.append((child, prefix, in_class))
+    functions.sort(key=lambda f: (f["line"], f["qualname"]))
+    classes.sort(key=lambda c: (c["line"], c["qualname"]))
+    return functions, classes
+
+
+def halstead(tree: ast.Module) -> dict[str, float]:
+    total = h_visit_ast(tree).total
+    return {
+        "h1": total.h1,
+        "h2": total.h2,
+        "N1": total.N1,
+        "N2": total.N2,
+        "volume": total.volume,
+        "difficulty": total.difficulty,
+        "effort": total.effort,
+    }
+
+
+def maintainability_index(volume: float, total_cc: int, raw: dict[str, int]) -> float:
+    """radon's MI with radon's inputs (LLOC as the size term, comments + multi as comment lines)."""
+    sloc = raw["sloc"]
+    comments = (raw["comments"] + raw["multi"]) / float(sloc) * 100 if sloc else 0
+    return float(mi_compute(volume, total_cc, raw["lloc"], comments))

@@ -1,0 +1,118 @@
+"""Per-file facts computed in a worker process from the one shared ``ast`` tree and one tokenize pass."""
+
+from __future__ import annotations
+
+import ast
+import tokenize
+from typing import Any
+
+from radon.visitors import ComplexityVisitor
+
+from qualscan.metrics.complexity import functions_and_classes, halstead, maintainability_index
+from qualscan.metrics.raw import raw_and_tokens
+
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imports_of(tree: ast.Module) -> list[dict[str, Any]]:
+    """Every import: module, imported names, line, relative level, and whether it runs at import time.
+
+    ``toplevel`` is False for imports inside functions and under ``if TYPE_CHECKING:`` -- they create
+    a dependency but cannot close an import-time cycle.
+    """
+    out: list[dict[str, Any]] = []
+    stack: list[tuple[ast.AST, bool]] = [(tree, True)]
+    while stack:
+        node, top = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    out.append({"module": alias.name, "names": [], "line": child.lineno, "level": 0, "toplevel": top})
+            elif isinstance(child, ast.ImportFrom):
+                out.append(
+                    {
+                        "module": child.module or "",
+                        "names": sorted({a.name for a in child.names if a.name != "*"}),
+                        "line": child.lineno,
+                        "level": child.level,
+                        "toplevel": top,
+                    }
+                )
+            elif isinstance(child, (*_FUNCS, ast.Lambda)):
+                stack.append((child, False))
+            elif isinstance(child, ast.If) and _is_type_checking(child.test):
+                stack.append((ast.Module(body=child.body, type_ignores=[]), False))
+                stack.append((ast.Module(body=child.orelse, type_ignores=[]), top))
+            elif isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
+                stack.append((child, top))
+    out.sort(key=lambda i: (i["line"], i["module"]))
+    return out
+
+
+def statement_lines(tree: ast.Module) -> list[int]:
+    """Lines coverage.py would call executable statements (first line of each statement).
+
+    Docstrings are left out; a decorated definition counts on its first decorator line as well as
+    its ``def`` line (coverage.py reports either, depending on the version).
+    """
+    lines: set[int] = set()
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(node, (ast.Module, *_FUNCS, ast.ClassDef)):
+            first = body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                stack.extend(body[1:])
+                for field in ("orelse", "finalbody", "handlers", "cases"):
+                    stack.extend(getattr(node, field, []) or [])
+                continue
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                lines.add(child.lineno)
+                if isinstance(child, (*_FUNCS, ast.ClassDef)) and child.decorator_list:
+                    lines.discard(child.lineno)
+                    lines.add(child.decorator_list[0].lineno)
+                stack.append(child)
+            elif isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                stack.append(child)
+    return sorted(lines)
+
+
+def analyze_file_facts(path: str, text: str, tree: ast.Module, *, want_tokens: bool = True) -> dict[str, Any]:
+    visitor = ComplexityVisitor.from_ast(tree)
+    functions, classes = functions_and_classes(tree, visitor)
+    hal = halstead(tree)
+    facts: dict[str, Any] = {
+        "path": path,
+        "functions": functions,
+        "classes": classes,
+        "halstead": hal,
+        "cyclomatic_total": visitor.total_complexity,
+        "imports": imports_of(tree),
+        "statements": statement_lines(tree),
+    }
+    try:
+        raw, tokens, runs = raw_and_tokens(text)
+    except (tokenize.TokenError, SyntaxError) as exc:
+        facts["raw"] = None
+        facts["mi"] = None
+        facts["problem"] = f"cannot tokenize for raw metrics: {exc}"
+        facts["tokens"] = ""
+        facts["token_lines"] = []
+        return facts
+    facts["raw"] = raw
+    facts["mi"] = round(maintainability_index(hal["volume"], visitor.total_complexity, raw), 4)
+    facts["tokens"] = tokens if want_tokens else ""
+    facts["token_lines"] = runs if want_tokens else []
+    return facts

@@ -1,0 +1,276 @@
+"""Import graph, coupling, import cycles to break and cross-service imports.
+
+Nodes are Python files (relative paths), edges "file A imports module in file B". A file is known
+under several dotted names: its full path from the scan root (``services.cart.app.models``), its
+name from the top of its package chain (walking up while ``__init__.py`` exists: ``app.models``),
+and its name relative to its service directory. An absolute import resolves to the candidate in
+the importer's own service first, then in shared code (files owned by no service), then in
+another service -- but never to another service when the import's top-level package exists in
+the importer's own service (``import app.x`` inside a service means that service's ``app``).
+
+Per module (Robert C. Martin's package metrics, applied to modules):
+
+* Ca (afferent coupling) = number of internal modules importing it;
+* Ce (efferent coupling) = number of internal modules it imports;
+* instability I = Ce / (Ca + Ce) (0 when both are 0);
+* abstractness A = abstract classes / classes (0 without classes; abstract = derives from ``ABC``
+  or ``Protocol``, has metaclass ``ABCMeta`` or an ``@abstract...`` method);
+* distance from the main sequence D = |A + I - 1|.
+
+Import cycles: only imports executed at import time count (not those inside functions or under
+``if TYPE_CHECKING:``). For each strongly connected component the smallest set we can find of
+imports to remove: repeatedly take the component's first file (sorted), its shortest cycle, and
+remove the import that closes it (the edge back into that first file); report that cycle; repeat
+until the component is acyclic. The result is a feedback edge set, usually far smaller than the
+list of every simple cycle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from qualscan.model import SourceFile
+
+
+@dataclass
+class ImportEdge:
+    source: str
+    target: str
+    line: int
+    toplevel: bool
+    module: str
+
+
+@dataclass
+class ModuleIndex:
+    by_name: dict[str, list[str]] = field(default_factory=dict)
+    service_of: dict[str, str | None] = field(default_factory=dict)
+    package_root_name: dict[str, str] = field(default_factory=dict)  # path -> package-chain name
+    top_packages: dict[str | None, set[str]] = field(default_factory=dict)  # service -> top-level names
+
+
+def _dotted(path: str) -> list[str]:
+    parts = path[:-3].split("/") if path.endswith(".py") else path.split("/")
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return parts
+
+
+def build_index(files: Sequence[SourceFile], services: Mapping[str, str | None]) -> ModuleIndex:
+    """``services``: service name -> its directory (relative, "" for the root)."""
+    idx = ModuleIndex()
+    paths = {f.path for f in files}
+    by_name: dict[str, set[str]] = defaultdict(set)
+    for f in files:
+        idx.service_of[f.path] = f.service
+        parts = _dotted(f.path)
+        if not parts:
+            continue
+        names = {".".join(parts)}
+        # package chain: walk up while the directory has an __init__.py
+        dir_parts = f.path.split("/")[:-1]
+        k = len(dir_parts)
+        while k > 0 and "/".join([*dir_parts[:k], "__init__.py"]) in paths:
+            k -= 1
+        chain = parts[k:]
+        if chain:
+            names.add(".".join(chain))
+            idx.package_root_name[f.path] = ".".join(chain)
+            idx.top_packages.setdefault(f.service, set()).add(chain[0])
+        sdir = services.get(f.service or "") if f.service else None
+        if sdir:
+            prefix = sdir.rstrip("/") + "/"
+            if f.path.startswith(prefix):
+                rel = _dotted(f.path[len(prefix) :])
+                if rel:
+                    names.add(".".join(rel))
+                    idx.top_packages.setdefault(f.service, set()).add(rel[0])
+        # src layouts: name below a "src" directory
+        if "src" in dir_parts:
+            i = len(dir_parts) - 1 - dir_parts[::-1].index("src")
+            rel = parts[i + 1 :]
+            if rel:
+                names.add(".".join(rel))
+        for n in names:
+            by_name[n].add(f.path)
+    idx.by_name = {k: sorted(v) for k, v in by_name.items()}
+    return idx
+
+
+def _resolve_relative(importer: str, module: str, level: int, idx: ModuleIndex) -> list[str]:
+    """Relative import -> dotted names to try, in the importer's own directory tree."""
+    parts = importer.split("/")[:-1]  # the importer's package directory
+    up = level - 1
+    if up > len(parts):
+        return []
+    base = parts[: len(parts) - up] if up else parts
+    return ["/".join([*base, *module.split(".")]) if module else "/".join(base)]
+
+
+def resolve(importer: str, imp: Mapping[str, Any], idx: ModuleIndex, paths: set[str]) -> list[tuple[str, str]]:
+    """Return [(target file, dotted module)] for one import record (possibly several for from-imports)."""
+    module = imp.get("module") or ""
+    names = imp.get("names") or []
+    level = int(imp.get("level") or 0)
+    out: list[tuple[str, str]] = []
+    if level:
+        for base in _resolve_relative(importer, module, level, idx):
+            found_sub = False
+            for n in names:
+                sub = f"{base}/{n}" if base else n
+                for cand in (f"{sub}.py", f"{sub}/__init__.py"):
+                    if cand in paths:
+                        out.append((cand, n))
+                        found_sub = True
+                        break
+            if not found_sub or module:
+                for cand in (f"{base}.py", f"{base}/__init__.py"):
+                    if cand in paths and cand != importer:
+                        out.append((cand, module or "."))
+                        break
+        return _dedupe(out)
+    candidates = [f"{module}.{n}" for n in names] + [module]
+    hit_module = False
+    for dotted in candidates:
+        if dotted == module and hit_module and names:
+            # ``from pkg import a, b`` where a and b are submodules: pkg/__init__ is imported too
+            pass
+        target = _pick(importer, dotted, idx)
+        if target is not None and target != importer:
+            out.append((target, dotted))
+            hit_module = True
+    return _dedupe(out)
+
+
+def _dedupe(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    out = []
+    for t, m in items:
+        if t not in seen:
+            seen.add(t)
+            out.append((t, m))
+    return out
+
+
+def _pick(importer: str, dotted: str, idx: ModuleIndex) -> str | None:
+    cands = idx.by_name.get(dotted)
+    if not cands:
+        return None
+    own = idx.service_of.get(importer)
+    same = [c for c in cands if idx.service_of.get(c) == own]
+    if same:
+        # nearest: longest common directory prefix with the importer
+        return max(same, key=lambda c: (_common(c, importer), c))
+    top = dotted.split(".")[0]
+    if own is not None and top in idx.top_packages.get(own, set()):
+        return None  # the importer's own package of that name wins at runtime
+    shared = [c for c in cands if idx.service_of.get(c) is None]
+    if shared:
+        return shared[0]
+    others = sorted(cands)
+    return others[0] if len({idx.service_of.get(c) for c in others}) == 1 or len(others) == 1 else None
+
+
+def _common(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a.split("/"), b.split("/")):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def build_edges(file_facts: Mapping[str, Mapping[str, Any]], idx: ModuleIndex) -> list[ImportEdge]:
+    paths = set(idx.service_of)
+    edges: list[ImportEdge] = []
+    for path in sorted(file_facts):
+        for imp in file_facts[path].get("imports") or []:
+            for target, dotted in resolve(path, imp, idx, paths):
+                edges.append(ImportEdge(path, target, int(imp["line"]), bool(imp.get("toplevel", True)), dotted))
+    return edges
+
+
+def coupling_table(
+    python_paths: Sequence[str],
+    edges: Sequence[ImportEdge],
+    file_facts: Mapping[str, Mapping[str, Any]],
+    idx: ModuleIndex,
+) -> list[dict[str, Any]]:
+    ca: dict[str, set[str]] = defaultdict(set)
+    ce: dict[str, set[str]] = defaultdict(set)
+    for e in edges:
+        ce[e.source].add(e.target)
+        ca[e.target].add(e.source)
+    rows = []
+    for p in sorted(python_paths):
+        a_in, e_out = len(ca[p]), len(ce[p])
+        inst = e_out / (a_in + e_out) if (a_in + e_out) else 0.0
+        classes = (file_facts.get(p) or {}).get("classes") or []
+        abstract = sum(1 for c in classes if c.get("abstract"))
+        abst = abstract / len(classes) if classes else 0.0
+        rows.append(
+            {
+                "path": p,
+                "module": idx.package_root_name.get(p, ".".join(_dotted(p))),
+                "service": idx.service_of.get(p),
+                "ca": a_in,
+                "ce": e_out,
+                "instability": round(inst, 4),
+                "abstractness": round(abst, 4),
+                "distance": round(abs(abst + inst - 1), 4),
+            }
+        )
+    return rows
+
+
+def cycles_to_break(edges: Sequence[ImportEdge], max_per_component: int = 200) -> list[dict[str, Any]]:
+    """A feedback edge set over import-time imports, each with the cycle it breaks."""
+    g: nx.DiGraph = nx.DiGraph()
+    first_line: dict[tuple[str, str], int] = {}
+    for e in edges:
+        if not e.toplevel or e.source == e.target:
+            continue
+        key = (e.source, e.target)
+        if key not in first_line or e.line < first_line[key]:
+            first_line[key] = e.line
+        g.add_edge(e.source, e.target)
+    out: list[dict[str, Any]] = []
+    pending = [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1]
+    pending.sort()
+    while pending:
+        comp = pending.pop(0)
+        sub = g.subgraph(comp).copy()
+        removed = 0
+        while removed < max_per_component:
+            sccs = sorted(sorted(c) for c in nx.strongly_connected_components(sub) if len(c) > 1)
+            if not sccs:
+                break
+            nodes = sccs[0]
+            start = nodes[0]
+            scc_sub = sub.subgraph(nodes)
+            best: list[str] | None = None
+            for pred in sorted(scc_sub.predecessors(start)):
+                try:
+                    path = nx.shortest_path(scc_sub, start, pred)
+                except nx.NetworkXNoPath:
+                    continue
+                if best is None or len(path) < len(best):
+                    best = path
+            if best is None:  # pragma: no cover - an SCC always has a cycle through its nodes
+                break
+            closing = (best[-1], start)
+            out.append(
+                {
+                    "modules": [*best, start],
+                    "break": {"file": closing[0], "line": first_line[closing], "imports": closing[1]},
+                }
+            )
+            sub.remove_edge(*closing)
+            removed += 1
+    out.sort(key=lambda c: (c["break"]["file"], c["break"]["line"], c["modules"]))
+    return out
