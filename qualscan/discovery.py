@@ -331,6 +331,10 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
             return
         for entry in items:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if not _utf8_name(entry.name):  # undecodable bytes (surrogate escapes) cannot be reported
+                shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                diags.append(Diagnostic(shown, 0, Level.WARNING, "file name is not valid UTF-8; skipped"))
+                continue
             try:
                 if entry.is_symlink():
                     _note_symlink(root, Path(entry.path), rel, diags)
@@ -356,6 +360,14 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
 
     visit(root, "")
     return entries, diags
+
+
+def _utf8_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _note_symlink(root: Path, link: Path, rel: str, diags: list[Diagnostic]) -> None:
