@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import ClassVar
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
+from qualscan.engine.fix import KeywordEdit
 from qualscan.engine.rule import Hit, PythonFileContext, PythonRule
 from qualscan.model import Confidence, Severity
 
@@ -117,19 +118,35 @@ class NoTimeout(PythonRule):
     def check(self, ctx: PythonFileContext) -> Iterator[Hit]:
         if skip_file(ctx, self.include_tests):
             return
+        for hit, _edit in self._findings(ctx, None):
+            yield hit
+
+    @classmethod
+    def fixes(cls, ctx: PythonFileContext, options: Mapping[str, Any]) -> Iterator[KeywordEdit]:
+        """The autofix: an explicit timeout of ``options["default_timeout"]`` seconds."""
+        seconds = float(options.get("default_timeout", 5.0))
+        for _hit, edit in cls._findings(ctx, seconds):
+            if edit is not None:
+                yield edit
+
+    @classmethod
+    def _findings(cls, ctx: PythonFileContext, seconds: float | None) -> Iterator[tuple[Hit, KeywordEdit | None]]:
         fc = analyze(ctx)
+        value = f"{seconds:g}" if seconds is not None else "5"
         for site in fc.calls:
             if site.kind not in ("http", "grpc"):
                 continue
             if site.timeout in ("missing", "none"):
                 what = "timeout=None" if site.timeout == "none" else "no timeout"
-                yield site_hit(
+                hit = site_hit(
                     site,
                     f"{site.callee} to {site.upstream or site.kind} has {what}: a slow upstream holds "
                     "this worker until the socket gives up",
                     missing="timeout",
                     fixable=True,
                 )
+                yield hit, KeywordEdit(site.node, {"timeout": value})
+        module_imports_aiohttp = "import aiohttp" in ctx.text
         for client in fc.clients:
             if client.default_timeout not in ("missing", "none"):
                 continue
@@ -143,12 +160,22 @@ class NoTimeout(PythonRule):
                     continue  # every call passes its own timeout
             advice = _CTOR_ADVICE.get(client.library, "set a timeout")
             what = "timeout=None" if client.default_timeout == "none" else "no timeout"
-            yield client_hit(
+            edit: KeywordEdit | None = None
+            if client.node is not None and client.fixable:
+                if client.library == "aiohttp":
+                    if module_imports_aiohttp:
+                        edit = KeywordEdit(client.node, {"timeout": f"aiohttp.ClientTimeout(total={value})"})
+                elif client.kind == "redis":
+                    edit = KeywordEdit(client.node, {"socket_timeout": value, "socket_connect_timeout": value})
+                elif client.library in ("urllib3", "httpx"):
+                    edit = KeywordEdit(client.node, {"timeout": value})
+            hit = client_hit(
                 client,
                 f"{client.ctor} client for {client.upstream or client.kind} built with {what}: {advice}",
                 missing="timeout",
-                fixable=client.fixable,
+                fixable=edit is not None,
             )
+            yield hit, edit
 
 
 class TimeoutOverBudget(PythonRule):
