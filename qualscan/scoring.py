@@ -13,7 +13,11 @@ Targets
     * QS308 and everything else group on ``Finding.service``, falling back to the file.
 
     Services with no finding still become weak points when their deployment attributes
-    (``replicas == 1``, ``has_pdb is False``, ``has_hpa is False``) say they are fragile.
+    (``replicas == 1``, ``has_pdb is False``, ``has_hpa is False``) say they are fragile (each
+    such fact counts as a medium deployment finding, unless the matching QS201/QS202/QS203
+    finding is already there), or when the quality matrix grades them D or E in a dimension
+    (``metrics["services"][name][dim]["grade"]``; a code contribution of
+    ``w_code * 0.25`` for D and ``w_code * 0.5`` for E).
 
 Impact (0.1 .. 1)
     ``impact = 0.1 + 0.9 * sum(w_k * f_k) / sum(w_k)`` over the factors ``f_k`` in 0..1:
@@ -158,6 +162,13 @@ FIX_HINTS: dict[str, str] = {
     "QS311": "split the oversized file into modules",
     "QS312": "add tests for this module",
     "QS313": "cover the complex function with tests",
+    # poor quality-matrix grades of a service
+    "grade:modularity": "cut the service into cohesive modules (break import cycles)",
+    "grade:coupling": "reduce coupling: call other services through their APIs, not their code",
+    "grade:complexity": "simplify the most complex functions before the code freeze",
+    "grade:reuse": "extract duplicated code into a shared library",
+    "grade:coverage": "raise test coverage on the critical paths",
+    "grade:changeability": "stabilise the churn hotspots (tests, smaller files) before the freeze",
 }
 ATTR_FACTS: tuple[tuple[str, Any, str, str], ...] = (
     # (attribute, fragile value, equivalent rule code, reason)
@@ -166,6 +177,25 @@ ATTR_FACTS: tuple[tuple[str, Any, str, str], ...] = (
     ("has_hpa", False, "QS203", "no autoscaler"),
 )
 ATTR_FACT_SEVERITY = Severity.MEDIUM
+# quality-matrix grades (result.metrics["services"][name][dimension]["grade"]) that raise likelihood
+GRADE_FACTOR: dict[str, float] = {"D": 0.25, "E": 0.5}
+GRADE_DIMENSIONS: tuple[str, ...] = ("modularity", "coupling", "complexity", "reuse", "coverage", "changeability")
+
+
+def _poor_grades(result: ScanResult, service: str) -> list[tuple[str, str, float | None]]:
+    """(dimension, grade, value) for the service's D/E grades in the quality matrix."""
+    per_service = result.metrics.get("services") if result.metrics else None
+    data = per_service.get(service) if isinstance(per_service, Mapping) else None
+    if not isinstance(data, Mapping):
+        return []
+    out = []
+    for dim in GRADE_DIMENSIONS:
+        cell = data.get(dim)
+        if isinstance(cell, Mapping) and cell.get("grade") in GRADE_FACTOR:
+            v = cell.get("value")
+            value = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+            out.append((dim, str(cell["grade"]), value))
+    return out
 
 
 class ScoringError(ValueError):
@@ -397,12 +427,13 @@ def _finding_reasons(findings: Sequence[Finding]) -> list[str]:
     return out
 
 
-def _fix(findings: Sequence[Finding], facts: Sequence[str], weights: Mapping[str, float]) -> str:
-    scored: Counter[str] = Counter()
+def _fix(findings: Sequence[Finding], facts: Sequence[tuple[str, float]], weights: Mapping[str, float]) -> str:
+    """Hints of the strongest contributions first (at most 3), ties by code."""
+    scored: dict[str, float] = {}
     for f in findings:
-        scored[f.rule] = max(scored[f.rule], int(1000 * finding_probability(f, weights)) + 1)
-    for code in facts:
-        scored[code] = max(scored[code], 1)
+        scored[f.rule] = max(scored.get(f.rule, 0.0), finding_probability(f, weights))
+    for code, p in facts:
+        scored[code] = max(scored.get(code, 0.0), p)
     hints: list[str] = []
     for code, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0])):
         hint = FIX_HINTS.get(code)
@@ -436,9 +467,9 @@ def rank(result: ScanResult, config: Config) -> tuple[WeakPoint, ...]:
     for (hint, target), group in groups.items():
         findings = group.findings
         codes = {f.rule for f in findings}
-        facts: list[str] = []
+        facts: list[tuple[str, float]] = []  # (rule code or grade:<dimension>, contribution)
         fact_reasons: list[str] = []
-        reasons: list[str] = []
+        grade_ps: list[float] = []
         if hint == "node":
             factors, journeys, ctx_reasons = _node_factors(result, scope, target)
             node_svc = scope.services.get(target)
@@ -451,8 +482,13 @@ def rank(result: ScanResult, config: Config) -> tuple[WeakPoint, ...]:
                     else:
                         is_fragile = not isinstance(value, bool) and value == fragile
                     if is_fragile and code not in codes:
-                        facts.append(code)
+                        facts.append((code, min(0.99, weights["deployment"] * SEVERITY_FACTOR[ATTR_FACT_SEVERITY])))
                         fact_reasons.append(f"{why} (deployment attribute)")
+                for dim, grade, value in _poor_grades(result, target):
+                    grade_ps.append(min(0.99, weights["code"] * GRADE_FACTOR[grade]))
+                    facts.append((f"grade:{dim}", grade_ps[-1]))
+                    fact_reasons.append(f"quality grade {grade} in {dim} ({value:g})" if value is not None
+                                        else f"quality grade {grade} in {dim}")
         elif hint == "edge":
             src, dst = _parse_edge(target)
             factors, _, callee_reasons = _node_factors(result, scope, dst)
@@ -487,10 +523,8 @@ def rank(result: ScanResult, config: Config) -> tuple[WeakPoint, ...]:
         per_cat: dict[str, list[float]] = defaultdict(list)
         for f in findings:
             per_cat[category_of(f.rule)].append(finding_probability(f, weights))
-        for _code in facts:
-            per_cat["deployment"].append(
-                min(0.99, weights["deployment"] * SEVERITY_FACTOR[ATTR_FACT_SEVERITY])
-            )
+        per_cat["deployment"].extend(p for c, p in facts if not c.startswith("grade:"))
+        per_cat["code"].extend(grade_ps)
         cat_l = {cat: noisy_or(per_cat.get(cat, ())) for cat in LIKELIHOOD_WEIGHTS}
         likelihood = noisy_or(cat_l.values())
         if likelihood <= 0.0:

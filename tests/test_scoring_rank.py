@@ -39,9 +39,10 @@ def test_shop_ranking_order_and_groups() -> None:
         (4, "checkout", "service"),
         (5, "cart", "service"),
         (6, "recommendation", "service"),
-        (7, "checkout->recommendation", "edge"),
-        (8, "services/catalog/app/search.py::search", "function"),
-        (9, "services/cart/app/pricing.py", "file"),
+        (7, "catalog", "service"),
+        (8, "checkout->recommendation", "edge"),
+        (9, "services/catalog/app/search.py::search", "function"),
+        (10, "services/cart/app/pricing.py", "file"),
     ]
     fs = {f.rule + ":" + str(f.line): f.fingerprint for f in shop_findings()}
     edge = wps[1]
@@ -241,3 +242,15 @@ def test_blast_radius_as_journey_names_is_weighted() -> None:
     assert wps["cache"].breakdown["impact.blast_radius"] == pytest.approx(1.0 / 4.0)
     assert "blast radius: breaks 1 of 2 journeys" in wps["redis"].reasons
     assert wps["redis"].rank == 1
+
+
+def test_quality_grades_raise_code_likelihood() -> None:
+    """catalog (test data): complexity D (14) and reuse E (0.9) -> 1 - (1 - 0.125) * (1 - 0.25)."""
+    wp = by_target(shop_result())["catalog"]
+    assert wp.findings == ()
+    assert wp.breakdown["likelihood.code"] == pytest.approx(1 - (1 - 0.5 * 0.25) * (1 - 0.5 * 0.5))
+    assert wp.reasons[:2] == ("quality grade D in complexity (14)", "quality grade E in reuse (0.9)")
+    assert wp.fix == ("extract duplicated code into a shared library; "
+                      "simplify the most complex functions before the code freeze")
+    no_metrics = by_target(dataclasses.replace(shop_result(), metrics={}))
+    assert "catalog" not in no_metrics

@@ -38,15 +38,15 @@ COLUMNS: tuple[str, ...] = (*TIER_ORDER, "external")
 DIMENSIONS: tuple[str, ...] = ("modularity", "coupling", "complexity", "reuse", "coverage", "changeability")
 GRADES = ("A", "B", "C", "D", "E")
 
-NODE_W = 168
+NODE_W = 150
 NODE_H = 28
 ROW_GAP = 12
-COL_GAP = 90
+COL_GAP = 64
 SUB_GAP = 24
 MAX_ROWS = 16
 TOP = 56
 LEFT = 16
-LABEL_CHARS = 22
+LABEL_CHARS = 20
 
 
 def _template_dir() -> Path:
@@ -127,6 +127,8 @@ class GraphLayout:
     nodes: list[GNode] = field(default_factory=list)
     edges: list[GEdge] = field(default_factory=list)
     bands: list[dict[str, Any]] = field(default_factory=list)
+    node_w: int = NODE_W
+    node_h: int = NODE_H
 
 
 def _column_of(svc: Service | None) -> str:
