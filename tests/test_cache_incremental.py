@@ -1,0 +1,134 @@
+"""The persistent per-file cache: a one-file change re-analyses only that file; corrupt, tampered
+and stale entries are rejected and rebuilt; a cache directory tracked by git is never trusted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _gate_support import commit, gate_json, git, make_repo, run_cli, write
+
+from qualscan.config import Config, parse_config
+from qualscan.engine import cache as cache_mod
+from qualscan.engine.pipeline import prepare_inputs, run
+
+N_FILES = 40
+CALL = 'import requests\n\n\ndef f{i}(x):\n    return requests.get(f"http://cart/{{x}}/{i}")\n'
+
+
+def build_tree(root: Path) -> Config:
+    files = {"qualscan.toml": '[journeys]\nbuy = ["gateway", "checkout", "payment"]\n',
+             "services/checkout/Dockerfile": "FROM python:3.12\n"}
+    for i in range(N_FILES):
+        files[f"services/checkout/mod{i:03}.py"] = CALL.format(i=i)
+    write(root, files)
+    return parse_config((root / "qualscan.toml").read_bytes(), source="qualscan.toml").with_overrides(jobs=1)
+
+
+def scan(root: Path, config: Config) -> tuple[list[tuple[str, int, str, str]], cache_mod.Cache]:
+    inputs = prepare_inputs(root, config, history=False)
+    result = run(inputs, config)
+    assert inputs.cache is not None
+    return [(f.file, f.line, f.rule, f.fingerprint) for f in result.findings], inputs.cache
+
+
+def counters(cache: cache_mod.Cache) -> tuple[int, int, int]:
+    return cache.hits, cache.misses, cache.rejected
+
+
+def entry_for(cache_dir: Path, rel: str) -> Path:
+    found = [p for p in cache_dir.glob("*/*.json") if json.loads(p.read_text())["payload"]["path"] == rel]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_one_file_change_reanalyses_only_that_file(tmp_path: Path) -> None:
+    config = build_tree(tmp_path)
+    cold, cache = scan(tmp_path, config)
+    assert counters(cache) == (0, N_FILES, 0)
+    assert ("services/checkout/mod007.py", 5, "QS101") in {(f, line, r) for f, line, r, _ in cold}
+    warm, cache = scan(tmp_path, config)
+    assert counters(cache) == (N_FILES, 0, 0)
+    assert warm == cold
+    # edit one file: only it is analysed again, and its new finding line is reported
+    (tmp_path / "services/checkout/mod007.py").write_text("# edited\n" + CALL.format(i=7), encoding="utf-8")
+    after, cache = scan(tmp_path, config)
+    assert counters(cache) == (N_FILES - 1, 1, 0)
+    assert ("services/checkout/mod007.py", 6, "QS101") in {(f, line, r) for f, line, r, _ in after}
+    assert ("services/checkout/mod007.py", 5, "QS101") not in {(f, line, r) for f, line, r, _ in after}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "payload-edited", "other-key", "not-a-dict"])
+def test_corrupt_or_tampered_entries_are_rejected_and_rebuilt(tmp_path: Path, damage: str) -> None:
+    config = build_tree(tmp_path)
+    cold, cache = scan(tmp_path, config)
+    target = entry_for(cache.directory, "services/checkout/mod003.py")
+    raw = target.read_text()
+    entry = json.loads(raw)
+    if damage == "truncated":
+        target.write_text(raw[: len(raw) // 2])
+    elif damage == "payload-edited":  # hide the finding without fixing the checksum
+        entry["payload"]["hits"] = []
+        target.write_text(json.dumps(entry))
+    elif damage == "other-key":  # a valid entry of another file copied over this one
+        other = json.loads(entry_for(cache.directory, "services/checkout/mod004.py").read_text())
+        target.write_text(json.dumps(other))
+    else:
+        target.write_text("[1, 2, 3]")
+    again, cache = scan(tmp_path, config)
+    assert counters(cache) == (N_FILES - 1, 1, 1)
+    assert again == cold
+    rebuilt, cache = scan(tmp_path, config)
+    assert counters(cache) == (N_FILES, 0, 0)
+    assert rebuilt == cold
+
+
+def test_stale_entries_are_not_used_after_a_config_or_version_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = build_tree(tmp_path)
+    scan(tmp_path, config)
+    # a severity override is applied after the per-file pass: the entries stay valid
+    _, cache = scan(tmp_path, config.with_overrides(rule_options={"QS101": {"severity": "critical"}}))
+    assert counters(cache) == (N_FILES, 0, 0)
+    # a different rule set changes every per-file outcome
+    _, cache = scan(tmp_path, config.with_overrides(ignore=("QS103",)))
+    assert counters(cache) == (0, N_FILES, 0)
+    monkeypatch.setattr(cache_mod, "__version__", "999.0")
+    _, cache = scan(tmp_path, config)
+    assert counters(cache) == (0, N_FILES, 0)
+
+
+def test_no_cache_bypasses_reading_and_writing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    code, _, err = run_cli("check", str(repo), "--no-cache", "--jobs", "1")
+    assert code == 1
+    assert "qualscan: cache" not in err
+    assert not (repo / ".qualscan_cache").exists()
+    code, _, err = run_cli("check", str(repo), "--jobs", "1")
+    assert "qualscan: cache 0 hit(s), 2 miss(es), 0 rejected" in err
+    code, _, err = run_cli("check", str(repo), "--jobs", "1")
+    assert "qualscan: cache 2 hit(s), 0 miss(es), 0 rejected" in err
+
+
+def test_a_cache_directory_tracked_by_git_is_ignored(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    code, report, _ = gate_json(str(repo))
+    assert code == 1
+    assert ("services/checkout/app.py", 5, "QS101") in {(f["file"], f["line"], f["rule"]) for f in report["findings"]}
+    # a pull request plants a well-formed entry (valid key and checksum) that hides the finding
+    target = entry_for(repo / ".qualscan_cache", "services/checkout/app.py")
+    entry = json.loads(target.read_text())
+    entry["payload"]["hits"] = []
+    entry["check"] = cache_mod._checksum(entry["payload"])
+    target.write_text(json.dumps(entry))
+    code, report, _ = gate_json(str(repo))
+    assert code == 0  # an untracked local cache is trusted: this is what the planted entry would do
+    git(repo, "add", "-f", ".qualscan_cache")
+    commit(repo, "innocent looking change")
+    assert git(repo, "ls-files", ".qualscan_cache")
+    code, report, err = gate_json(str(repo))
+    assert code == 1, err
+    assert ("services/checkout/app.py", 5, "QS101") in {(f["file"], f["line"], f["rule"]) for f in report["findings"]}
+    diags = [(d["file"], d["level"]) for d in report["diagnostics"] if "tracked by git" in d["message"]]
+    assert diags == [(".qualscan_cache", "warning")]
+    assert "qualscan: cache" not in err  # not read at all
