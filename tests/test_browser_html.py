@@ -381,3 +381,32 @@ def test_fifty_services_graph_is_readable(browser: str, tmp_path: Path) -> None:
         assert run.console_errors == []
     finally:
         run.cdp.ws.close()
+
+
+def test_hostile_fixture_through_the_pipeline(browser: str, tmp_path: Path) -> None:
+    """fixtures/hostile scanned for real: its <script>/onerror payloads stay text in the browser."""
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
+    if not fixture.is_dir():
+        pytest.skip("fixtures/hostile not present")
+    from qualscan.config import load_config
+    from qualscan.engine.pipeline import scan_path
+
+    result = scan_path(fixture, load_config(fixture), use_cache=False)
+    assert any("<script>" in f.message for f in result.findings), "the fixture's payload must reach a finding"
+    out = tmp_path / "report.html"
+    out.write_text(html.render(result), encoding="utf-8")
+    run = _open(browser, out)
+    try:
+        cdp = run.cdp
+        assert run.console_errors == []
+        assert run.requests == [out.as_uri()]
+        assert cdp.evaluate("document.scripts.length") == 1
+        assert cdp.evaluate(
+            "Array.from(document.querySelectorAll('*')).filter(e => Array.from(e.attributes)"
+            ".some(a => a.name.startsWith('on'))).length"
+        ) == 0
+        assert cdp.evaluate("document.querySelectorAll('img, iframe').length") == 0
+        msgs = cdp.evaluate("Array.from(document.querySelectorAll('#findings-table td.msg')).map(t => t.textContent)")
+        assert sorted(msgs) == sorted(f.message for f in result.findings)
+    finally:
+        run.cdp.ws.close()

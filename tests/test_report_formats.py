@@ -197,12 +197,15 @@ def test_markdown_escapes_repository_text() -> None:
 def test_markdown_gate_section() -> None:
     r = ranked(shop_result())
     fp = r.findings[0].fingerprint
-    gate = {"verdict": "fail", "reasons": ["1 new high finding"], "new": [fp], "fixed": ["gone"]}
+    gate = {"verdict": "fail", "passed": False, "reasons": ["1 new high finding"], "new": [fp], "blocking": [fp],
+            "fixed": [{"rule": "QS101", "file": "old.py", "line": 3}]}
     md = markdown.render(dataclasses.replace(r, extra={"gate": gate}))
     section = md.split("### Against the baseline", 1)[1]
     assert "Gate: **FAIL**" in section
     assert "1 new, 1 fixed since the baseline." in section
     assert f"`{r.findings[0].file}:{r.findings[0].line}`" in section
+    assert "1 of the new findings block the merge (marked ⛔)." in section
+    assert section.count("⛔") == 2
     assert "### Against the baseline" not in markdown.render(r)
 
 
@@ -227,6 +230,7 @@ def test_text_neutralises_terminal_escapes() -> None:
 
 def test_text_colour_on_request() -> None:
     assert "\x1b[" in text.render(shop_result(), color=True)
+    assert "\x1b[" not in text.render(shop_result())  # pytest captures stdout: not a terminal
 
 
 # --- HTML (static checks; the browser test renders it) ------------------------------------------

@@ -80,12 +80,15 @@ def _gate_section(gate: Mapping[str, Any], by_fp: Mapping[str, Finding], top: in
     new: Sequence[Any] = gate.get("new") or gate.get("new_findings") or []
     fixed: Sequence[Any] = gate.get("fixed") or gate.get("fixed_findings") or []
     lines.append(f"{len(new)} new, {len(fixed)} fixed since the baseline.")
+    blocking = {str(b) for b in gate.get("blocking", []) or []}
+    if blocking:
+        lines.append(f"{len(blocking)} of the new findings block the merge (marked ⛔).")
     for shown, item in enumerate(new):
         if shown == top:
             lines.append(f"- … and {len(new) - top} more")
             break
         if isinstance(item, str) and item in by_fp:
-            lines.append(_finding_line(by_fp[item]))
+            lines.append(_finding_line(by_fp[item]) + (" ⛔" if item in blocking else ""))
         elif isinstance(item, Finding):
             lines.append(_finding_line(item))
         elif isinstance(item, Mapping):

@@ -1,13 +1,16 @@
 """Terminal report: rich tables (summary, top weak points, findings, diagnostics).
 
-Pure: renders into a string. Colour only when ``color=True`` (the CLI passes
-``sys.stdout.isatty()``); text from the scanned repository is never parsed as rich markup.
+Renders into a string. Colour when ``color=True``; when the option is absent, only when stdout
+is a terminal (and ``NO_COLOR`` is unset). Text from the scanned repository is never parsed as rich
+markup, and control characters (ANSI escapes planted in a repository) are shown escaped.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import sys
 from typing import Any
 
 from rich import box
@@ -35,9 +38,14 @@ def safe(value: object) -> Text:
 
 
 def render(result: ScanResult, **options: Any) -> str:
-    """Options: ``color`` (bool, default False), ``width`` (default 120), ``top`` (weak points shown,
+    """Options: ``color`` (bool; default: only when stdout is a terminal and NO_COLOR is unset),
+    ``width`` (default 120), ``top`` (weak points shown,
     default 10), ``max_findings`` (findings listed, default 200; 0 = all)."""
-    color = bool(options.get("color", False))
+    color_opt = options.get("color")
+    if color_opt is None:  # auto: colour only on an interactive terminal, never with NO_COLOR set
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ and options.get("output") is None
+    else:
+        color = bool(color_opt)
     width = int(options.get("width", 120))
     top = int(options.get("top", 10))
     max_findings = int(options.get("max_findings", 200))
