@@ -153,6 +153,8 @@ def normalize(name: str) -> str:
         if n.endswith(suffix) and len(n) > len(suffix) + 1:
             n = n[: -len(suffix)]
             break
+    if len(n) > 4 and n.endswith("s") and not n.endswith("ss"):
+        n = n[:-1]  # carts -> cart, orders -> order
     return n
 
 
@@ -376,6 +378,8 @@ class Builder:
                     break
             if cls is None and not (n.discovered and n.languages):
                 cls = classify_image(n.name)
+                if cls is None and re.search(r"(^|[-_])(db|database|datastore|store)$", n.name.lower()):
+                    cls = (NodeKind.DATASTORE, "tcp", "data")
             if cls:
                 n.kind, n.protocol, n.tier = cls
             elif any(g in split_image(h)[0].rsplit("/", 1)[-1].lower() for h in hints for g in GATEWAYS) or GATEWAY_NAMES.search(n.name.lower()):
@@ -596,10 +600,19 @@ class Builder:
 
     def from_network_policies(self) -> None:
         wls = [w for w in self.dm.k8s_workloads if wkey(w) in self.dm.node_of]
+
+        def select(sel: dict[str, str]) -> set[str]:
+            exact = {self.dm.node_of[wkey(w)] for w in wls if w.matches(sel)}
+            if exact or len(sel) != 1:
+                return exact
+            # a selector that matches nothing (QS206) still says who was meant: cart ~ carts
+            (k, v), = sel.items()
+            return {self.dm.node_of[wkey(w)] for w in wls if k in w.labels and normalize(w.labels[k]) == normalize(v)}
+
         for pol in self.dm.network_policies:
-            targets = {self.dm.node_of[wkey(w)] for w in wls if w.matches(pol.pod_selector)}
+            targets = select(pol.pod_selector) if pol.pod_selector else set()
             for peer in pol.ingress:
-                sources = {self.dm.node_of[wkey(w)] for w in wls if w.matches(peer.labels)}
+                sources = select(peer.labels) if peer.labels else set()
                 for s in sorted(sources):
                     for t in sorted(targets):
                         port = peer.ports[0] if peer.ports and isinstance(peer.ports[0], int) else None

@@ -282,7 +282,7 @@ def _call(name: str, args: list[Any], ctx: _Ctx) -> Any:
         what = f"{name} {_to_str(args[0]) if args else ''}".strip()
         if name in ("include", "template") and args:
             tname = _to_str(args[0])
-            if tname.endswith((".fullname", ".name", ".chart.name")):
+            if tname.endswith((".fullname", ".name", ".chart.name")) or tname in ("fullname", "name"):
                 chart = ctx.root.get("Chart", {}).get("Name")
                 if chart:
                     return chart
