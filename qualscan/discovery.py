@@ -314,7 +314,11 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
         seen_dirs.add(key)
         gi = directory / ".gitignore"
         pushed = False
-        if gi.is_file() and not gi.is_symlink():
+        try:  # Path.is_file() raises PermissionError (EACCES) in a directory we may not search
+            gi_regular = stat.S_ISREG(gi.lstat().st_mode)
+        except OSError:
+            gi_regular = False
+        if gi_regular:
             try:
                 spec = pathspec.GitIgnoreSpec.from_lines(gi.read_text(encoding="utf-8", errors="replace").splitlines())
                 ignore_stack.append((rel_dir, spec))
@@ -334,6 +338,9 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
             if not _utf8_name(entry.name):  # undecodable bytes (surrogate escapes) cannot be reported
                 shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 diags.append(Diagnostic(shown, 0, Level.WARNING, "file name is not valid UTF-8; skipped"))
+                continue
+            if "\\" in entry.name:  # report paths are POSIX and never hold a backslash (schema relpath)
+                diags.append(Diagnostic(rel, 0, Level.WARNING, "file name contains a backslash; skipped"))
                 continue
             try:
                 if entry.is_symlink():
