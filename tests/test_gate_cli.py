@@ -1,0 +1,130 @@
+"""`qualscan check` end to end: exit codes, the event-freeze profile, CI output formats (GitHub
+annotations, SARIF, JUnit, Markdown summary), all through the real CLI on real repositories."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+from _gate_support import CHECKOUT_V1, commit, gate_json, git, make_repo, run_cli
+
+STORE = 'import redis\n\nr = redis.Redis(host="redis", socket_timeout=1, socket_connect_timeout=1)\n\n\ndef put(k, v):\n    r.set(k, v)\n'
+EVENT = '\n[event]\nname = "Black Friday"\ndate = 2026-11-27\nfreeze_days = 5\n'
+NEW_CALL = '\n\ndef get_stock(sku):\n    return requests.get(f"http://inventory/stock/{sku}")\n'
+SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+
+
+def freeze_repo(tmp_path: Path) -> Path:
+    """Only a medium finding (QS114 at services/checkout/store.py:7): passes the default gate (high)."""
+    return make_repo(
+        tmp_path / "repo",
+        {
+            "qualscan.toml": '[journeys]\nbuy = ["gateway", "checkout", "payment"]\n' + EVENT,
+            "services/checkout/app.py": CHECKOUT_V1.replace('{user}")', '{user}", timeout=2)'),
+            "services/checkout/store.py": STORE,
+        },
+    )
+
+
+def test_freeze_profile_applies_automatically_inside_the_window(tmp_path: Path) -> None:
+    repo = freeze_repo(tmp_path)
+    code, report, err = gate_json(str(repo), "--no-cache", "--today", "2026-11-20")
+    assert code == 0, err
+    assert report["gate"]["profile"] is None
+    code, report, err = gate_json(str(repo), "--no-cache", "--today", "2026-11-24")
+    assert code == 1
+    assert report["gate"]["profile"] == "freeze"
+    assert report["gate"]["profile_reason"] == "3 day(s) before Black Friday on 2026-11-27 (freeze_days = 5)"
+    assert report["gate"]["thresholds"]["fail_on"] == "medium"
+    items = next(c for c in report["gate"]["conditions"] if c["id"] == "new_findings")["items"]
+    assert [(i["file"], i["line"], i["rule"]) for i in items] == [("services/checkout/store.py", 7, "QS114")]
+    # and on demand, any day
+    code, report, _ = gate_json(str(repo), "--no-cache", "--today", "2026-01-10", "--profile", "freeze")
+    assert code == 1
+    assert report["gate"]["profile_reason"] == "requested with --profile"
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    repo = freeze_repo(tmp_path)
+    code, _, err = run_cli("check", str(repo), "--no-cache", "--profile", "nope")
+    assert code == 2 and "unknown profile 'nope'" in err
+    code, _, err = run_cli("check", str(repo), "--no-cache", "--today", "tomorrow")
+    assert code == 2 and "--today" in err
+    (repo / "qualscan.toml").write_text('[gate]\nfail_on = "severe"\n', encoding="utf-8")
+    code, _, err = run_cli("check", str(repo), "--no-cache")
+    assert code == 2 and "gate.fail_on" in err
+
+
+def feature_repo(tmp_path: Path) -> Path:
+    repo = make_repo(tmp_path / "repo")
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, "new call", {"services/checkout/app.py": CHECKOUT_V1 + NEW_CALL})
+    return repo
+
+
+def test_github_annotations_for_new_findings_and_the_verdict(tmp_path: Path) -> None:
+    repo = feature_repo(tmp_path)
+    code, out, err = run_cli("check", str(repo), "--diff-base", "main", "--format", "github", "--no-cache", "--jobs", "1")
+    assert code == 1
+    lines = out.splitlines()
+    findings = [ln for ln in lines if ln.startswith("::error file=")]
+    assert len(findings) == 1
+    assert findings[0].startswith("::error file=services/checkout/app.py,line=13,")
+    assert "title=QS101 no-timeout [checkout]" in findings[0]
+    assert lines[-1].startswith("::error title=qualscan gate::quality gate FAILED: 1 changed-line finding(s)")
+    assert "quality gate FAILED" in err
+
+
+def test_sarif_output_is_valid_and_holds_only_new_findings(tmp_path: Path) -> None:
+    repo = feature_repo(tmp_path)
+    code, out, _ = run_cli("check", str(repo), "--diff-base", "main", "--format", "sarif", "--no-cache", "--jobs", "1")
+    assert code == 1
+    sarif = json.loads(out)
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
+    results = sarif["runs"][0]["results"]
+    where = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+              r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results}
+    assert ("QS101", "services/checkout/app.py", 13) in where
+    assert all(line != 5 for _, _, line in where)
+
+
+def test_junit_and_markdown_summary(tmp_path: Path) -> None:
+    repo = feature_repo(tmp_path)
+    summary = tmp_path / "out" / "summary.md"
+    report = tmp_path / "out" / "junit.xml"
+    code, out, err = run_cli("check", str(repo), "--diff-base", "main", "--format", "junit", "-o", str(report),
+                             "--summary", str(summary), "--no-cache", "--jobs", "1")
+    assert code == 1, err
+    assert out == ""
+    tree = ET.parse(report)
+    failed = {(c.get("file"), c.get("line")) for c in tree.iter("testcase") if c.find("failure") is not None}
+    assert ("services/checkout/app.py", "13") in failed
+    md = summary.read_text(encoding="utf-8")
+    assert "Gate: **FAIL**" in md
+    assert "**QS101** `services/checkout/app.py:13`" in md
+    assert "- 1 changed-line finding(s) at or above the severity threshold (high)" in md
+
+
+def test_text_output_and_passing_gate(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, "docs only", {"README.md": "hello\n"})
+    code, out, err = run_cli("check", str(repo), "--diff-base", "main", "--no-cache", "--jobs", "1")
+    assert code == 0, err
+    assert "Quality gate: PASSED" in out
+    assert "diff: 1 file(s), 1 line(s) changed since main" in out
+    assert "[ok  ] new_findings: no changed-line finding at or above high" in out
+
+
+def test_json_report_with_the_gate_section_matches_the_report_schema(tmp_path: Path) -> None:
+    repo = feature_repo(tmp_path)
+    code, report, _ = gate_json(str(repo), "--diff-base", "main", "--no-cache")
+    assert code == 1
+    schema = json.loads((Path(__file__).parent.parent / "qualscan" / "schema" / "report.schema.json").read_text())
+    jsonschema.validate(report, schema)
+    gate = report["gate"]
+    assert set(gate) >= {"verdict", "passed", "profile", "reasons", "conditions", "new", "blocking", "fixed",
+                         "baseline", "diff", "diff_coverage", "thresholds", "services"}
+    assert sorted(gate["new"]) == sorted(f["fingerprint"] for f in report["findings"])
