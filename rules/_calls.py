@@ -438,7 +438,7 @@ def upstream_of(fc: FileCalls, expr: cst.BaseExpression | None) -> str | None:
                 prefix += part.value
             elif isinstance(part, cst.FormattedStringExpression):
                 inner = upstream_of(fc, part.expression)
-                if not prefix and inner:
+                if inner and (not prefix or re.fullmatch(r"[a-zA-Z][a-zA-Z0-9+.-]*://", prefix)):
                     return inner
                 break
         m = _URL_HOST.match(prefix)

@@ -25,7 +25,7 @@ def _blocking(site: CallSite) -> str | None:
         return "time.sleep blocks the event loop: use await asyncio.sleep(...)"
     if site.kind == "http" and site.library in ("requests", "urllib", "urllib3"):
         return f"{site.library} is synchronous: use httpx.AsyncClient or aiohttp"
-    if site.kind == "http" and site.library == "httpx" and site.client is not None and not site.client.is_async:
+    if site.kind == "http" and site.library == "httpx" and (site.client is None or not site.client.is_async):
         return "httpx.Client is synchronous: use httpx.AsyncClient"
     if site.kind == "redis" and site.library == "redis":
         return "redis.Redis is synchronous: use redis.asyncio"

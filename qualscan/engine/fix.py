@@ -89,7 +89,7 @@ def _with_keywords(call: cst.Call, keywords: Mapping[str, str]) -> tuple[cst.Cal
                 # trailing comma: the new argument takes it; the old last one gets the separator
                 # used between arguments (or the call's opening layout for a single argument)
                 if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
-                    sep = args[-2].comma
+                    sep = _bare(args[-2].comma)
                 elif isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
                     sep = cst.Comma(whitespace_after=call.whitespace_before_args)
                 else:
@@ -101,6 +101,14 @@ def _with_keywords(call: cst.Call, keywords: Mapping[str, str]) -> tuple[cst.Cal
                 args.append(new)
         changed += 1
     return call.with_changes(args=args), changed
+
+
+def _bare(comma: cst.Comma) -> cst.Comma:
+    """The same separator without the comment that may follow it on its line."""
+    ws = comma.whitespace_after
+    if isinstance(ws, cst.ParenthesizedWhitespace):
+        ws = ws.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=())
+    return comma.with_changes(whitespace_after=ws)
 
 
 class _Apply(cst.CSTTransformer):
