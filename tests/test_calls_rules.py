@@ -9,10 +9,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from _calls_support import expected, findings, load, make_ctx, run_rule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _calls_support import expected, findings, load, make_ctx, run_rule
 from qualscan.config import parse_config
 from qualscan.engine.pipeline import scan_sources
 

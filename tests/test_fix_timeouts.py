@@ -6,10 +6,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from _calls_support import findings, load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _calls_support import findings, load
 from qualscan.engine.fix import fix_source, fixable_codes, unified_diff
 
 QS101 = load("qs101_timeouts").NoTimeout
