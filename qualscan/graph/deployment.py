@@ -218,6 +218,9 @@ def build_deployment(files: Sequence[SourceFile], texts: Mapping[str, bytes]) ->
         if re.match(r"^values([-.].*)?\.ya?ml$", lower) and posixpath.dirname(p) in chart_meta:
             continue
         t = text(p)
+        if "\x00" in t:  # a binary file with a YAML name (images, archives, compiled data)
+            dm.diagnostics.append(Diagnostic(p, 1, Level.WARNING, "binary content (NUL bytes) in a YAML file; skipped"))
+            continue
         chart_dir = _chart_of(p, charts)
         if chart_dir is not None or kind is FileKind.HELM_TEMPLATE:
             meta = chart_meta.get(chart_dir or "", helm_p.Chart(name=posixpath.basename(chart_dir or "chart") or "chart"))
