@@ -515,6 +515,13 @@ def _diff_coverage_inputs(
         metric_lines = None
     inventory = discover(root, config)
     files, diags = coverage_files(root, inventory, config)
+    # coverage data is usually gitignored, so the walk does not see it: look for the usual names
+    seen = {name for name, _ in files}
+    for name in (".coverage", "coverage.xml", "coverage.json", "lcov.info", "cobertura.xml"):
+        if name not in seen and (root / name).is_file():
+            data = read_file(root, name, max(config.max_file_size, 200_000_000))
+            if not isinstance(data, Diagnostic):
+                files.append((name, data))
     for extra in args.coverage:
         files.append((str(extra), _read_bytes(extra, "coverage data")))
     py = [f for f in inventory.files if f.kind is FileKind.PYTHON]

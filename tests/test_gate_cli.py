@@ -128,3 +128,60 @@ def test_json_report_with_the_gate_section_matches_the_report_schema(tmp_path: P
     assert set(gate) >= {"verdict", "passed", "profile", "reasons", "conditions", "new", "blocking", "fixed",
                          "baseline", "diff", "diff_coverage", "thresholds", "services"}
     assert sorted(gate["new"]) == sorted(f["fingerprint"] for f in report["findings"])
+
+
+CALC_V1 = "def add(a, b):\n    return a + b\n"
+CALC_V2 = CALC_V1 + "\n\ndef scale(x, k):\n    if k < 0:\n        raise ValueError(k)\n    return x * k\n"
+
+
+def _measure(repo: Path, data_file: Path, xml: Path | None = None) -> None:
+    """Run coverage.py for real over the test's own module (as a CI test job would)."""
+    import importlib.util
+    import sys
+
+    import coverage
+
+    cov = coverage.Coverage(data_file=str(data_file), include=[str(repo / "services" / "*")])
+    spec = importlib.util.spec_from_file_location("calc_under_test", repo / "services/checkout/calc.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    cov.start()
+    try:
+        spec.loader.exec_module(module)
+        module.scale(2, 3)  # the `raise` line stays uncovered
+    finally:
+        cov.stop()
+        sys.modules.pop("calc_under_test", None)
+    cov.save()
+    if xml is not None:
+        cov.xml_report(outfile=str(xml))
+
+
+def test_diff_coverage_gate_end_to_end(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {
+        "services/checkout/calc.py": CALC_V1,
+        "qualscan.toml": '[journeys]\nbuy = ["gateway", "checkout", "payment"]\n[gate]\nfail_on = "critical"\n'
+                         "fail_on_new_sync_dependency_without_timeout = false\nmin_diff_coverage = 80\n",
+        ".gitignore": ".qualscan_cache/\n.coverage\ncoverage.xml\n",
+    })
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, "scale", {"services/checkout/calc.py": CALC_V2})
+    # no coverage data: the condition is skipped, not failed
+    code, report, _ = gate_json(str(repo), "--diff-base", "main", "--no-cache")
+    assert code == 0
+    cond = next(c for c in report["gate"]["conditions"] if c["id"] == "diff_coverage")
+    assert cond["status"] == "skipped"
+    # the .coverage database found in the repository (executed lines + statements from the source)
+    _measure(repo, repo / ".coverage")
+    code, report, err = gate_json(str(repo), "--diff-base", "main", "--no-cache")
+    assert code == 1, err
+    cond = next(c for c in report["gate"]["conditions"] if c["id"] == "diff_coverage")
+    assert cond["summary"] == "diff coverage 75.0% < 80% (3/4 lines; checkout)"
+    assert [(i["file"], i["uncovered_lines"]) for i in cond["items"]] == [("services/checkout/calc.py", [7])]
+    # Cobertura XML given on the command line gives the same answer
+    (repo / ".coverage").unlink()
+    _measure(repo, tmp_path / "elsewhere.coverage", tmp_path / "coverage.xml")
+    code, out, _ = run_cli("check", str(repo), "--diff-base", "main", "--no-cache", "--jobs", "1",
+                           "--coverage", str(tmp_path / "coverage.xml"), "--format", "github")
+    assert code == 1
+    assert "::error file=services/checkout/calc.py,line=7,title=qualscan gate%3A diff_coverage::1 changed line(s) not covered" in out
