@@ -410,3 +410,22 @@ def test_hostile_fixture_through_the_pipeline(browser: str, tmp_path: Path) -> N
         assert sorted(msgs) == sorted(f.message for f in result.findings)
     finally:
         run.cdp.ws.close()
+
+
+def test_prints_cleanly(hostile_page: PageRun) -> None:
+    """Print media: navigation and filters hidden, collapsed details shown; printToPDF makes a PDF."""
+    cdp = hostile_page.cdp
+    cdp.call("Emulation.setEmulatedMedia", media="print")
+    try:
+        state = cdp.evaluate(
+            """({toc: getComputedStyle(document.querySelector('nav.toc')).display,
+                filters: getComputedStyle(document.getElementById('findings-filters')).display,
+                breakdown: document.querySelector('#weak-points table.breakdown').getBoundingClientRect().height})"""
+        )
+        assert state["toc"] == "none" and state["filters"] == "none"
+        assert state["breakdown"] > 0
+    finally:
+        cdp.call("Emulation.setEmulatedMedia", media="")
+    pdf = base64.b64decode(cdp.call("Page.printToPDF", printBackground=True)["data"])
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 20_000
+    assert hostile_page.console_errors == []

@@ -47,6 +47,7 @@ MAX_ROWS = 16
 TOP = 56
 LEFT = 16
 LABEL_CHARS = 20
+MORE_LIMIT = 200  # weak points listed in the HTML (all of them are in the JSON report)
 
 
 def _template_dir() -> Path:
@@ -434,7 +435,8 @@ def build_context(result: ScanResult, **options: Any) -> dict[str, Any]:
         "title": f"qualscan — {event.get('name', 'peak readiness')}",
         "counts": severity_counts(result.findings),
         "top": [wp_view(wp) for wp in wps[:top]],
-        "more_weak_points": [wp_view(wp) for wp in wps[top:]],
+        "more_weak_points": [wp_view(wp) for wp in wps[top:MORE_LIMIT]],
+        "hidden_weak_points": max(0, len(wps) - max(top, MORE_LIMIT)),
         "journeys": journeys,
         "graph": layout_graph(result, anchors),
         "dimensions": DIMENSIONS,
