@@ -150,8 +150,9 @@ class EphemeralDatastore(ProjectRule):
 class SharedDatastore(ProjectRule):
     """
     ## What it does
-    Reports datastores and brokers used by `min_services` (default 2) or more services, from the
-    service graph's edges (env values, connection URLs in code, network policies).
+    Reports datastores used by `min_services` (default 2) or more services, and brokers used by
+    `broker_min_services` (default 3: a producer and a consumer are what a broker is for) or more,
+    from the service graph's edges (env values, connection URLs in code, network policies).
 
     ## Why it matters during a sales peak
     Shared fate: one service's slow query, hot key or connection storm exhausts the datastore
@@ -174,7 +175,7 @@ class SharedDatastore(ProjectRule):
     severity = Severity.MEDIUM
     confidence = Confidence.MEDIUM
     summary = "Datastore or broker shared by several services"
-    options: ClassVar[dict[str, Any]] = {"min_services": 2, "include_brokers": True}
+    options: ClassVar[dict[str, Any]] = {"min_services": 2, "broker_min_services": 3}
 
     VALID = [{"k8s/redis.yaml": redis(), "k8s/cart.yaml": user("cart")}]
     INVALID = [{"k8s/redis.yaml": redis(kind_mark="  # qualscan: expect[QS211]"), "k8s/cart.yaml": user("cart"), "k8s/checkout.yaml": user("checkout")}]
@@ -184,13 +185,13 @@ class SharedDatastore(ProjectRule):
         if g is None:
             return
         min_services = int(ctx.options.get("min_services", 2))
-        brokers = bool(ctx.options.get("include_brokers", True))
+        broker_min = int(ctx.options.get("broker_min_services", 3))
         for name in sorted(g.nodes):
             n = g.nodes[name]
-            if n.kind is not NodeKind.DATASTORE and not (brokers and n.kind is NodeKind.BROKER):
+            if n.kind not in (NodeKind.DATASTORE, NodeKind.BROKER):
                 continue
             users = sorted(u for u in g.nx.predecessors(name) if g.nodes[u].kind in (NodeKind.SERVICE, NodeKind.GATEWAY))
-            if len(users) < min_services:
+            if len(users) < (min_services if n.kind is NodeKind.DATASTORE else broker_min):
                 continue
             loc = g.node_location(name)
             if loc is None:

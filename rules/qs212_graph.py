@@ -10,14 +10,16 @@ from qualscan.engine.rule import Hit, ProjectContext, ProjectRule
 from qualscan.graph import analysis
 from qualscan.model import Confidence, Severity
 
-from ._deploy import graph_of, hit, on_journeys, severity_for
+from ._deploy import effective_min, graph_of, hit, on_journeys, severity_for
 
 
-def svc(name: str, env: dict[str, str] | None = None, mark: str = "", line_marks: dict[str, str] | None = None) -> str:
+def svc(
+    name: str, env: dict[str, str] | None = None, mark: str = "", line_marks: dict[str, str] | None = None, replicas: int = 3
+) -> str:
     """A small Deployment whose env names its upstreams (one ``- name:`` per variable)."""
     line_marks = line_marks or {}
     text = (
-        f"apiVersion: apps/v1\nkind: Deployment{mark}\nmetadata:\n  name: {name}\nspec:\n  replicas: 3\n  selector:\n"
+        f"apiVersion: apps/v1\nkind: Deployment{mark}\nmetadata:\n  name: {name}\nspec:\n  replicas: {replicas}\n  selector:\n"
         f"    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n"
         f"      containers:\n        - name: {name}\n          image: shop/{name}:1.0.0\n"
     )
@@ -39,9 +41,11 @@ def _edge_evidence(ctx: ProjectContext, source: str, target: str) -> tuple[str, 
 class SinglePointOfFailure(ProjectRule):
     """
     ## What it does
-    Reports articulation points of the synchronous service graph: nodes whose failure splits the
-    graph into parts that each still hold services (a service with a private database is not
-    reported for that alone). The line is the node's workload `kind:` line.
+    Reports articulation points of the synchronous service graph -- nodes whose failure splits
+    the graph into parts that each still hold a service, gateway or external endpoint (a service
+    with a private database is not a cut for that alone) -- that are also not redundant: their
+    workload runs a single replica (HPA minimum included). With `require_single_replica = false`
+    every articulation point is reported. The line is the node's workload `kind:` line.
 
     ## Why it matters during a sales peak
     Every request crossing from one part to the other goes through this node: there is no
@@ -63,19 +67,29 @@ class SinglePointOfFailure(ProjectRule):
     name = "single-point-of-failure"
     severity = Severity.HIGH
     confidence = Confidence.MEDIUM
-    summary = "Articulation point of the synchronous service graph"
+    summary = "Single-replica articulation point of the synchronous service graph"
+    options: ClassVar[dict[str, Any]] = {"require_single_replica": True}
 
     INVALID = [
         {
             "k8s/gateway.yaml": svc("gateway", {"CHECKOUT_URL": "http://checkout:8080"}),
             "k8s/checkout.yaml": svc(
-                "checkout", {"PAYMENT_URL": "http://payment:8080", "INVENTORY_URL": "http://inventory:8080"}, mark="  # qualscan: expect[QS212]"
+                "checkout",
+                {"PAYMENT_URL": "http://payment:8080", "INVENTORY_URL": "http://inventory:8080"},
+                mark="  # qualscan: expect[QS212]",
+                replicas=1,
             ),
             "k8s/payment.yaml": svc("payment"),
             "k8s/inventory.yaml": svc("inventory"),
         }
     ]
     VALID = [
+        {
+            "k8s/gateway.yaml": svc("gateway", {"CHECKOUT_URL": "http://checkout:8080"}),
+            "k8s/checkout.yaml": svc("checkout", {"PAYMENT_URL": "http://payment:8080", "INVENTORY_URL": "http://inventory:8080"}),
+            "k8s/payment.yaml": svc("payment"),
+            "k8s/inventory.yaml": svc("inventory"),
+        },
         {
             "k8s/gateway.yaml": svc("gateway", {"CHECKOUT_URL": "http://checkout:8080", "PAYMENT_URL": "http://payment:8080"}),
             "k8s/checkout.yaml": svc("checkout", {"PAYMENT_URL": "http://payment:8080"}),
@@ -87,13 +101,19 @@ class SinglePointOfFailure(ProjectRule):
         g = graph_of(ctx)
         if g is None:
             return
+        dm = g.deployment
+        single_only = bool(ctx.options.get("require_single_replica", True))
         for node in sorted(g.articulation):
             loc = g.node_location(node)
             if loc is None:
                 continue
+            wls = g.nodes[node].primary_workloads
+            replicas = min((effective_min(dm, w) for w in wls), default=None)
+            if single_only and (replicas is None or replicas > 1):
+                continue
             yield hit(
-                f"{node} is a single point of failure: it is the only synchronous path between parts of the "
-                f"service graph{on_journeys(ctx, node)}",
+                f"{node} is a single point of failure: the only synchronous path between parts of the service "
+                f"graph, running {replicas} replica(s){on_journeys(ctx, node)}",
                 loc[0],
                 loc[1],
                 target=node,
@@ -107,7 +127,8 @@ class BridgeDependency(ProjectRule):
     """
     ## What it does
     Reports bridges of the synchronous service graph: single call edges whose loss splits the
-    graph into parts that each still hold services. The line is the edge's first evidence
+    graph into two parts that each hold `min_side` (default 2) or more services or gateways (a
+    leaf service behind its only caller is not reported). The line is the edge's first evidence
     (an env value, a URL in code, a gateway route).
 
     ## Why it matters during a sales peak
@@ -133,13 +154,14 @@ class BridgeDependency(ProjectRule):
     severity = Severity.MEDIUM
     confidence = Confidence.MEDIUM
     summary = "Single synchronous edge that holds parts of the graph together"
+    options: ClassVar[dict[str, Any]] = {"min_side": 2}
 
     INVALID = [
         {
+            "k8s/web.yaml": svc("web", {"GATEWAY_URL": "http://gateway:8080"}),
             "k8s/gateway.yaml": svc("gateway", {"CHECKOUT_URL": "http://checkout:8080"}, line_marks={"CHECKOUT_URL": "  # qualscan: expect[QS213]"}),
-            "k8s/checkout.yaml": svc("checkout", {"PAYMENT_URL": "http://payment:8080"}, line_marks={"PAYMENT_URL": "  # qualscan: expect[QS213]"}),
-            "k8s/payment.yaml": svc("payment", {"RISK_URL": "http://risk:8080"}, line_marks={"RISK_URL": "  # qualscan: expect[QS213]"}),
-            "k8s/risk.yaml": svc("risk"),
+            "k8s/checkout.yaml": svc("checkout", {"PAYMENT_URL": "http://payment:8080"}),
+            "k8s/payment.yaml": svc("payment"),
         }
     ]
     VALID = [
@@ -154,7 +176,7 @@ class BridgeDependency(ProjectRule):
         g = graph_of(ctx)
         if g is None:
             return
-        for u, v in analysis.bridges(g.nx):
+        for u, v in analysis.bridges(g.nx, int(ctx.options.get("min_side", 2))):
             loc = _edge_evidence(ctx, u, v)
             if loc is None:
                 continue
@@ -289,7 +311,7 @@ class DeepSyncChain(ProjectRule):
         max_depth = int(ctx.options.get("max_depth", 4))
         reported: set[tuple[str, ...]] = set()
         for j in g.journeys:
-            chain = analysis.longest_chain(g.nx, [n for n in j.path if n in g.nx])
+            chain = analysis.journey_chain(g.nx, j.path)
             depth = len(chain) - 1
             if depth <= max_depth or tuple(chain) in reported:
                 continue

@@ -25,7 +25,8 @@ import networkx as nx
 
 from qualscan.model import Journey
 
-CORE_KINDS = frozenset({"service", "gateway"})
+CORE_KINDS = frozenset({"service", "gateway", "external"})
+SERVICE_KINDS = frozenset({"service", "gateway"})
 
 
 def sync_graph(g: nx.DiGraph) -> nx.DiGraph:
@@ -43,17 +44,17 @@ class _BlockCut:
     """Block-cut tree of an undirected graph, with the number of core (service/gateway) nodes in
     every rooted subtree, so that "what is left on each side" is O(1) per question."""
 
-    def __init__(self, ug: nx.Graph) -> None:
+    def __init__(self, ug: nx.Graph, kinds: frozenset[str] = CORE_KINDS) -> None:
         self.ug = ug
         self.aps = set(nx.articulation_points(ug))
         self.t = nx.Graph()
         self.blocks: list[set[str]] = [set(b) for b in nx.biconnected_components(ug)]
         for i, b in enumerate(self.blocks):
-            own = sum(1 for n in b if n not in self.aps and ug.nodes[n].get("kind") in CORE_KINDS)
+            own = sum(1 for n in b if n not in self.aps and ug.nodes[n].get("kind") in kinds)
             self.t.add_node(("b", i), core=own)
             for n in b:
                 if n in self.aps:
-                    self.t.add_node(("a", n), core=int(ug.nodes[n].get("kind") in CORE_KINDS))
+                    self.t.add_node(("a", n), core=int(ug.nodes[n].get("kind") in kinds))
                     self.t.add_edge(("b", i), ("a", n))
         self.parent: dict[Any, Any] = {}
         self.sub: dict[Any, int] = {}
@@ -93,10 +94,11 @@ def articulation_points(g: nx.DiGraph) -> list[str]:
     return sorted(a for a in bc.aps if sum(1 for c in bc.sides(("a", a)) if c > 0) >= 2)
 
 
-def bridges(g: nx.DiGraph) -> list[tuple[str, str]]:
-    """Bridge edges (u, v) in the direction of the call, each side keeping a service/gateway."""
+def bridges(g: nx.DiGraph, min_side: int = 2) -> list[tuple[str, str]]:
+    """Bridge edges (u, v) in the direction of the call whose both sides keep ``min_side`` or more
+    services/gateways (a leaf service behind one caller is not a bridge worth reporting)."""
     sg, ug = _undirected_sync(g)
-    bc = _BlockCut(ug)
+    bc = _BlockCut(ug, SERVICE_KINDS)
     out: list[tuple[str, str]] = []
     for i, b in enumerate(bc.blocks):
         if len(b) != 2:
@@ -108,9 +110,9 @@ def bridges(g: nx.DiGraph) -> list[tuple[str, str]]:
         counts = []
         for n in (u, v):
             if n not in bc.aps:
-                counts.append(int(ug.nodes[n].get("kind") in CORE_KINDS))
+                counts.append(int(ug.nodes[n].get("kind") in SERVICE_KINDS))
         counts.extend(bc.sides(("b", i)))
-        if sum(1 for c in counts if c > 0) >= 2:
+        if len(counts) == 2 and all(c >= min_side for c in counts):
             out.append((u, v) if sg.has_edge(u, v) else (v, u))
     return sorted(out)
 
@@ -188,7 +190,7 @@ def fan_out(g: nx.DiGraph, threshold: int) -> list[tuple[str, list[str]]]:
     out = []
     for n in sorted(sg):
         targets = sorted(sg.successors(n))
-        if len(targets) >= threshold and g.nodes[n].get("kind") in CORE_KINDS:
+        if len(targets) >= threshold and g.nodes[n].get("kind") == "service":
             out.append((n, targets))
     return out
 
@@ -199,10 +201,29 @@ def shared(g: nx.DiGraph, min_users: int) -> list[tuple[str, list[str]]]:
     for n in sorted(g):
         if g.nodes[n].get("kind") not in ("datastore", "broker"):
             continue
-        users = sorted(u for u in g.predecessors(n) if g.nodes[u].get("kind") in CORE_KINDS)
+        users = sorted(u for u in g.predecessors(n) if g.nodes[u].get("kind") in SERVICE_KINDS)
         if len(users) >= min_users:
             out.append((n, users))
     return out
+
+
+def journey_starts(path: Sequence[str]) -> list[str]:
+    """The nodes whose downstream calls belong to a journey: all but the first when the journey
+    has several steps (the entry routes each request to the next step; its other routes serve
+    other journeys)."""
+    return list(path[1:]) if len(path) > 1 else list(path)
+
+
+def journey_chain(g: nx.DiGraph, path: Sequence[str]) -> list[str]:
+    """Longest synchronous chain of a journey: from its steps after the entry, prefixed with the
+    entry when the entry calls the chain's first node."""
+    path = [n for n in path if n in g]
+    if not path:
+        return []
+    chain = longest_chain(g, journey_starts(path))
+    if len(path) > 1 and chain and g.has_edge(path[0], chain[0]) and g.edges[path[0], chain[0]].get("sync", True):
+        chain = [path[0], *chain]
+    return chain
 
 
 def blast(g: nx.DiGraph, journeys: Sequence[Journey]) -> dict[str, dict[str, list[str]]]:
@@ -213,11 +234,11 @@ def blast(g: nx.DiGraph, journeys: Sequence[Journey]) -> dict[str, dict[str, lis
         path = [n for n in j.path if n in g]
         if not path:
             continue
-        sync_reach: set[str] = set()
-        all_reach: set[str] = set()
-        for n in path:
-            sync_reach |= nx.descendants(sg, n) | {n}
-            all_reach |= nx.descendants(g, n) | {n}
+        sync_reach: set[str] = set(path)
+        all_reach: set[str] = set(path)
+        for n in journey_starts(path):
+            sync_reach |= nx.descendants(sg, n)
+            all_reach |= nx.descendants(g, n)
         for n in sorted(sync_reach):
             result[n]["broken"].append(j.name)
         for n in sorted(all_reach - sync_reach):
@@ -237,7 +258,7 @@ def centrality(g: nx.DiGraph) -> dict[str, float]:
 def summary(g: nx.DiGraph, journeys: Sequence[Journey], *, max_depth: int, fan_out_threshold: int) -> dict[str, Any]:
     chains = []
     for j in journeys:
-        chain = longest_chain(g, [n for n in j.path if n in g])
+        chain = journey_chain(g, j.path)
         chains.append({"journey": j.name, "chain": chain, "depth": max(len(chain) - 1, 0)})
     return {
         "articulation_points": articulation_points(g),

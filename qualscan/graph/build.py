@@ -132,7 +132,7 @@ PORTS = {
     1883: "mqtt",
 }
 ASYNC_PROTOCOLS = {"kafka", "amqp", "nats", "pulsar", "mqtt", "nsq", "sqs", "sns", "pubsub"}
-HOST_ENV = re.compile(r"(HOST|ADDR|ADDRESS|SERVICE|SERVER|SERVERS|URL|URI|ENDPOINT|HOSTNAME|BROKER|BROKERS|DSN|DB|REDIS|MONGO|DATABASE|AMQP|KAFKA|NATS)S?$", re.I)
+HOST_ENV = re.compile(r"(HOST|ADDR|ADDRESS|SERVICE|SERVER|URL|URI|ENDPOINT|HOSTNAME|BROKER|DSN|BOOTSTRAP|SOURCE)S?$", re.I)
 NOT_EXTERNAL = re.compile(
     r"(^|\.)(example\.(com|org|net)|localhost|local|internal|svc|cluster\.local|w3\.org|schema\.org|github\.com|"
     r"githubusercontent\.com|apache\.org|mozilla\.org|json-schema\.org|xml\.org|xmlsoap\.org|openxmlformats\.org|"
@@ -525,6 +525,9 @@ class Builder:
     ) -> None:
         if source == target or source not in self.nodes or target not in self.nodes:
             return
+        data = (NodeKind.DATASTORE, NodeKind.BROKER)
+        if self.nodes[source].kind in data and self.nodes[target].kind not in data:
+            return  # a datastore does not call services (a value like POSTGRES_DB=inventory names a database)
         protocol, explicit = self.protocol_for(target, proto, port, env_name)
         self.raw.append(RawEdge(source, target, protocol, ev, explicit, topic))
 
