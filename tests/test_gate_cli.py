@@ -185,3 +185,42 @@ def test_diff_coverage_gate_end_to_end(tmp_path: Path) -> None:
                            "--coverage", str(tmp_path / "coverage.xml"), "--format", "github")
     assert code == 1
     assert "::error file=services/checkout/calc.py,line=7,title=qualscan gate%3A diff_coverage::1 changed line(s) not covered" in out
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_pre_commit_hooks_and_ci_docs_use_real_options(tmp_path: Path) -> None:
+    import re
+    import shlex
+
+    import yaml
+
+    from qualscan.cli import build_parser
+
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert {h["id"] for h in hooks} == {"qualscan", "qualscan-baseline"}
+    for hook in hooks:
+        argv = shlex.split(hook["entry"])
+        assert argv[0] == "qualscan" and hook["pass_filenames"] is False
+        build_parser().parse_args(argv[1:])  # exits 2 on an unknown option
+    doc = (REPO_ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```yaml\n(.*?)```", doc, re.S):
+        yaml.safe_load(block)
+    check_help = build_parser()._subparsers._group_actions[0].choices["check"].format_help()  # type: ignore[union-attr]
+    for option in set(re.findall(r"qualscan check [^\n`]*", doc)):
+        for flag in re.findall(r"(--[a-z-]+)", option):
+            assert flag in check_help, flag
+
+
+def test_pre_commit_mode_judges_only_uncommitted_changes(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")  # the committed legacy QS101 at line 5 is not judged
+    code, _, err = run_cli("check", str(repo), "--diff-base", "HEAD", "--no-cache", "--jobs", "1")
+    assert code == 0, err
+    (repo / "services/checkout/app.py").write_text(CHECKOUT_V1 + NEW_CALL, encoding="utf-8")
+    git(repo, "add", "services/checkout/app.py")
+    code, report, _ = gate_json(str(repo), "--diff-base", "HEAD", "--no-cache")
+    assert code == 1
+    assert {(f["file"], f["line"], f["rule"]) for f in report["findings"] if f["rule"] == "QS101"} == {
+        ("services/checkout/app.py", 13, "QS101")
+    }
