@@ -101,7 +101,15 @@ SCHEMA: dict[str, Any] = {
         "coverage_files": ListOf(str),
     },
     "grades": MapOf(ListOf(NUM)),
-    "scoring": {"weights": MapOf(NUM), "top": int},
+    # weight names: qualscan.scoring.WEIGHT_NAMES (impact factors, then likelihood categories)
+    "scoring": {
+        "weights": {
+            k: NUM
+            for k in ("journeys", "blast_radius", "centrality", "fan_in", "tier", "critical", "spof",
+                      "resilience", "deployment", "code")
+        },
+        "top": int,
+    },
     "fix": {"default_timeout": NUM},
     "gate": dict(GATE_SCHEMA, services=MapOf(dict(GATE_SCHEMA))),
     "profiles": MapOf({"gate": dict(GATE_SCHEMA), "rules": MapOf(Free)}),

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_scoring_data import RULES, finding, shop_findings, shop_result, svc
 
-from qualscan.config import Config, parse_config
+from qualscan.config import SCHEMA, Config, ConfigError, parse_config
 from qualscan.model import Confidence, Journey, NodeKind, ScanResult, Severity
 from qualscan.scoring import (
+    WEIGHT_NAMES,
     ScoringError,
     finding_probability,
     noisy_or,
@@ -150,8 +151,22 @@ def test_weights_from_config_change_the_ranking() -> None:
     assert hotspot.breakdown["likelihood.code"] == pytest.approx(min(0.99, 5.0 * 0.25 * 0.8))
 
 
+def test_unknown_weight_names_are_config_errors() -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(b"[scoring.weights]\njurneys = 1.0\ncode = 'x'\ntier = 2\n")
+    assert exc.value.problems == [
+        "scoring.weights.jurneys: unknown key (known keys: blast_radius, centrality, code, critical, deployment, "
+        "fan_in, journeys, resilience, spof, tier)",
+        "scoring.weights.code: expected an integer or a number, got str",
+    ]
+
+
+def test_config_schema_knows_every_weight() -> None:
+    assert sorted(SCHEMA["scoring"]["weights"]) == sorted(WEIGHT_NAMES)
+
+
 def test_unknown_weight_names_are_reported_all_at_once() -> None:
-    cfg = parse_config(b"[scoring.weights]\njurneys = 1.0\ncode = -1\ntier = 2\n")
+    cfg = Config(scoring={"weights": {"jurneys": 1.0, "code": -1, "tier": 2}})
     with pytest.raises(ScoringError) as exc:
         rank(shop_result(), cfg)
     assert exc.value.problems == [
