@@ -432,7 +432,7 @@ def _add_gate_parsers(sub: Any, common: Any) -> None:
     check.add_argument("--summary", type=Path, metavar="FILE", help="also write a Markdown summary (for a PR comment) to FILE")
     check.add_argument(
         "--coverage", type=Path, action="append", default=[], metavar="FILE",
-        help="coverage data for the diff coverage gate (.coverage, coverage.xml, coverage.json, LCOV); repeatable",
+        help="coverage data for the diff coverage gate (.coverage, Cobertura XML, LCOV); repeatable",
     )
     check.add_argument("--all-findings", action="store_true", help="report every finding, not only those the gate judges new")
     check.add_argument("--today", metavar="YYYY-MM-DD", help="date that decides the event freeze window (default: today)")
@@ -506,18 +506,14 @@ def _diff_coverage_inputs(
 
     from qualscan import gate
     from qualscan.discovery import coverage_files, discover, read_file
+    from qualscan.metrics.filefacts import statement_lines
     from qualscan.model import Diagnostic, FileKind
 
-    metric_lines: Any = None
-    try:
-        from qualscan.metrics.filefacts import statement_lines as metric_lines
-    except ImportError:  # pragma: no cover - metrics layer absent: the gate's own approximation
-        metric_lines = None
     inventory = discover(root, config)
     files, diags = coverage_files(root, inventory, config)
     # coverage data is usually gitignored, so the walk does not see it: look for the usual names
     seen = {name for name, _ in files}
-    for name in (".coverage", "coverage.xml", "coverage.json", "lcov.info", "cobertura.xml"):
+    for name in (".coverage", "coverage.xml", "lcov.info", "cobertura.xml"):
         if name not in seen and (root / name).is_file():
             data = read_file(root, name, max(config.max_file_size, 200_000_000))
             if not isinstance(data, Diagnostic):
@@ -532,10 +528,10 @@ def _diff_coverage_inputs(
             data = read_file(root, f.path, config.max_file_size)
             if isinstance(data, Diagnostic):
                 continue
-            lines = gate.statement_lines(data)
-            if lines is not None and metric_lines is not None:
-                lines = frozenset(metric_lines(ast.parse(data)))
-            statements[f.path] = lines
+            try:
+                statements[f.path] = frozenset(statement_lines(ast.parse(data)))
+            except (SyntaxError, ValueError, RecursionError):
+                statements[f.path] = None  # unparsable: its lines cannot be judged
     return coverage, statements, [f.path for f in py if f.is_test], [*diags, *cov_diags]
 
 

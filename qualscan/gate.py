@@ -31,12 +31,8 @@ sets.
 
 from __future__ import annotations
 
-import ast
 import datetime as _dt
 import json
-import re
-import sqlite3
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePosixPath
@@ -304,178 +300,32 @@ class LineCoverage:
         return LineCoverage(self.covered | other.covered, exe)
 
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def parse_coverage(name: str, data: bytes) -> dict[str, LineCoverage]:
-    """Line coverage by the paths the file records. Formats: coverage.py's ``.coverage`` (SQLite),
-    Cobertura XML (``coverage xml``), ``coverage json``, LCOV. Raises ``ValueError``."""
-    if data.startswith(_SQLITE_MAGIC):
-        return _parse_sqlite(data)
-    head = data.lstrip()[:1]
-    if head == b"<":
-        return _parse_cobertura(data)
-    if head == b"{":
-        return _parse_coverage_json(data)
-    text = data.decode("utf-8", "replace")
-    if "SF:" in text:
-        return _parse_lcov(text)
-    raise ValueError(f"{name}: unknown coverage format")
-
-
-def _parse_sqlite(data: bytes) -> dict[str, LineCoverage]:
-    from coverage.numbits import numbits_to_nums
-
-    con = sqlite3.connect(":memory:")
-    try:
-        con.deserialize(data)
-        paths = dict(con.execute("select id, path from file").fetchall())
-        lines: dict[str, set[int]] = {p: set() for p in paths.values()}
-        tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
-        if "line_bits" in tables:
-            for file_id, bits in con.execute("select file_id, numbits from line_bits"):
-                lines[paths[file_id]].update(numbits_to_nums(bits))
-        if "arc" in tables:
-            for file_id, fromno, tono in con.execute("select file_id, fromno, tono from arc"):
-                lines[paths[file_id]].update(n for n in (fromno, tono) if n > 0)
-    except (sqlite3.Error, KeyError, TypeError) as exc:
-        raise ValueError(f"unreadable coverage database: {exc}") from None
-    finally:
-        con.close()
-    return {p: LineCoverage(frozenset(v)) for p, v in lines.items()}
-
-
-def _parse_cobertura(data: bytes) -> dict[str, LineCoverage]:
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise ValueError("coverage XML with a DTD or entities is refused")
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise ValueError(f"malformed coverage XML: {exc}") from None
-    sources = [(s.text or "").strip().replace("\\", "/").rstrip("/") for s in root.iter("source")]
-    out: dict[str, LineCoverage] = {}
-    for cls in root.iter("class"):
-        filename = (cls.get("filename") or "").replace("\\", "/")
-        if not filename:
-            continue
-        exe: set[int] = set()
-        cov: set[int] = set()
-        for line in cls.iter("line"):
-            try:
-                n = int(line.get("number") or 0)
-                hits = int(line.get("hits") or 0)
-            except ValueError:
-                continue
-            exe.add(n)
-            if hits > 0:
-                cov.add(n)
-        names = [filename] + [f"{s}/{filename}" for s in sources if s and not filename.startswith("/")]
-        for name in names:
-            lc = LineCoverage(frozenset(cov), frozenset(exe))
-            out[name] = out[name].merge(lc) if name in out else lc
-    return out
-
-
-def _parse_coverage_json(data: bytes) -> dict[str, LineCoverage]:
-    try:
-        doc = json.loads(data)
-        files = doc["files"]
-        return {
-            str(path).replace("\\", "/"): LineCoverage(
-                frozenset(int(n) for n in info.get("executed_lines", [])),
-                frozenset(int(n) for n in [*info.get("executed_lines", []), *info.get("missing_lines", [])]),
-            )
-            for path, info in files.items()
-        }
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"malformed coverage JSON: {exc}") from None
-
-
-def _parse_lcov(text: str) -> dict[str, LineCoverage]:
-    out: dict[str, LineCoverage] = {}
-    current: str | None = None
-    exe: set[int] = set()
-    cov: set[int] = set()
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("SF:"):
-            current, exe, cov = line[3:].replace("\\", "/"), set(), set()
-        elif line.startswith("DA:") and current is not None:
-            parts = line[3:].split(",")
-            try:
-                n, hits = int(parts[0]), int(float(parts[1]))
-            except (ValueError, IndexError):
-                continue
-            exe.add(n)
-            if hits > 0:
-                cov.add(n)
-        elif line == "end_of_record" and current is not None:
-            lc = LineCoverage(frozenset(cov), frozenset(exe))
-            out[current] = out[current].merge(lc) if current in out else lc
-            current = None
-    return out
-
-
-def map_coverage_paths(raw: Mapping[str, LineCoverage], known: Iterable[str]) -> dict[str, LineCoverage]:
-    """Map recorded paths (absolute, or relative to wherever the tests ran) onto repository paths.
-
-    Exact match first, else the longest known path that the recorded one ends with (``/ci/work/repo/
-    services/cart/app.py`` -> ``services/cart/app.py``), else a unique known path ending with it.
-    """
-    known_set = set(known)
-    by_name: dict[str, list[str]] = {}
-    for k in known_set:
-        by_name.setdefault(PurePosixPath(k).name, []).append(k)
-    out: dict[str, LineCoverage] = {}
-    for path, lc in raw.items():
-        p = path.removeprefix("./")
-        target: str | None = p if p in known_set else None
-        if target is None:
-            candidates = by_name.get(PurePosixPath(p).name, [])
-            longer = [k for k in candidates if p.endswith("/" + k)]
-            if longer:
-                target = max(longer, key=len)
-            else:
-                shorter = [k for k in candidates if k.endswith("/" + p)]
-                if len(shorter) == 1:
-                    target = shorter[0]
-        if target is not None:
-            out[target] = out[target].merge(lc) if target in out else lc
-    return out
-
-
 def read_coverage(
     files: Sequence[tuple[str, bytes]], known: Iterable[str]
 ) -> tuple[dict[str, LineCoverage], list[Diagnostic]]:
-    """Parse and merge every coverage file; unreadable ones become diagnostics."""
+    """Parse and merge coverage files (``.coverage`` SQLite, Cobertura XML, LCOV) with the metrics
+    layer's readers, mapped onto the repository's paths; unreadable ones become diagnostics."""
+    from qualscan.metrics.coverage_data import CoverageReadError, map_to_files
+    from qualscan.metrics.coverage_data import read_coverage as read_one
+
+    known = sorted(set(known))
     merged: dict[str, LineCoverage] = {}
     diags: list[Diagnostic] = []
-    known = list(known)
     for name, data in files:
         try:
-            mapped = map_coverage_paths(parse_coverage(name, data), known)
-        except ValueError as exc:
-            diags.append(Diagnostic(name, 0, Level.WARNING, f"coverage data not used for the diff coverage gate: {exc}"))
+            measured = read_one(name, data)
+        except (CoverageReadError, ValueError) as exc:
+            diags.append(Diagnostic(name, 0, Level.WARNING, f"coverage data not used by the diff coverage gate: {exc}"))
             continue
-        for path, lc in mapped.items():
+        parent = str(PurePosixPath(name).parent)
+        mapping = map_to_files(measured, known, "" if parent == "." else parent)
+        for raw, path in mapping.items():
+            fc = measured[raw]
+            lc = LineCoverage(
+                frozenset(fc.covered), frozenset(fc.executable) if fc.executable is not None else None
+            )
             merged[path] = merged[path].merge(lc) if path in merged else lc
     return merged, diags
-
-
-def statement_lines(source: bytes) -> frozenset[int] | None:
-    """Fallback executable lines of a Python file (first line of each statement, docstrings out)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return None
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt):
-            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                continue
-            deco = getattr(node, "decorator_list", None)
-            lines.add(deco[0].lineno if deco else node.lineno)
-    return frozenset(lines)
 
 
 # --- evaluation -----------------------------------------------------------------------------------
@@ -774,7 +624,6 @@ def _scope_words(has_baseline: bool, has_diff: bool) -> str:
     return ""
 
 
-_PY = re.compile(r".*\.py$")
 
 
 def _diff_coverage(
@@ -790,7 +639,7 @@ def _diff_coverage(
     per_file: dict[str, dict[str, Any]] = {}
     unknown: list[str] = []
     for path, lines in sorted(changed.items()):
-        if not _PY.match(path) or path in tests or not lines:
+        if not path.endswith(".py") or path in tests or not lines:
             continue
         svc = service_of(path)
         threshold = policy.for_service(svc).min_diff_coverage
