@@ -13,7 +13,8 @@ Targets
     * QS308 and everything else group on ``Finding.service``, falling back to the file.
 
     Services with no finding still become weak points when their deployment attributes
-    (``replicas == 1``, ``has_pdb is False``, ``has_hpa is False``) say they are fragile (each
+    (``replicas == 1``; for Kubernetes application workloads also ``has_pdb is False`` and
+    ``has_hpa is False``; datastores and brokers only count ``replicas``) say they are fragile (each
     such fact counts as a medium deployment finding, unless the matching QS201/QS202/QS203
     finding is already there), or when the quality matrix grades them D or E in a dimension
     (``metrics["services"][name][dim]["grade"]``; a code contribution of
@@ -474,8 +475,12 @@ def rank(result: ScanResult, config: Config) -> tuple[WeakPoint, ...]:
             factors, journeys, ctx_reasons = _node_factors(result, scope, target)
             node_svc = scope.services.get(target)
             kind = node_svc.kind.value if node_svc else "service"
-            if node_svc is not None and node_svc.kind.value == "service":
+            if node_svc is not None and node_svc.kind.value in ("service", "datastore", "broker"):
                 for attr, fragile, code, why in ATTR_FACTS:
+                    if attr != "replicas" and (
+                        node_svc.kind.value != "service" or node_svc.attrs.get("workload_kind") == "compose"
+                    ):
+                        continue  # PDB/HPA: Kubernetes application workloads only
                     value = node_svc.attrs.get(attr)
                     if isinstance(fragile, bool):
                         is_fragile = value is fragile

@@ -217,7 +217,7 @@ def test_text_plain_when_not_a_tty() -> None:
     assert "\x1b" not in out
     assert out.splitlines()[0] == "qualscan - Black Friday (2026-11-27)"
     assert "9 findings: 1 critical, 5 high, 2 medium, 1 low, 0 info" in out
-    assert re.search(r"^\s+1\s+postgres\s+datastore\s+69\.\d", out, re.M)
+    assert re.search(r"^\s+1\s+postgres\s+datastore\s+\d+\.\d", out, re.M)
     assert "k8s/broken.yaml:4" in out
     assert "<script>window.__pwned=1</script>" in out  # markup is not interpreted
 

@@ -269,3 +269,16 @@ def test_quality_grades_raise_code_likelihood() -> None:
                       "simplify the most complex functions before the code freeze")
     no_metrics = by_target(dataclasses.replace(shop_result(), metrics={}))
     assert "catalog" not in no_metrics
+
+
+def test_deployment_facts_by_kind() -> None:
+    services = (
+        svc("db", NodeKind.DATASTORE, replicas=1, has_pdb=False, has_hpa=False),
+        svc("mq", NodeKind.BROKER, replicas=3, has_pdb=False, has_hpa=False),
+        svc("dev", replicas=2, has_pdb=False, has_hpa=False, workload_kind="compose"),
+        svc("web", replicas=2, has_pdb=False, has_hpa=True, workload_kind="Deployment"),
+    )
+    wps = by_target(ScanResult("r", "0", services=services))
+    assert sorted(wps) == ["db", "web"]
+    assert [r for r in wps["db"].reasons if "attribute" in r] == ["single replica (deployment attribute)"]
+    assert [r for r in wps["web"].reasons if "attribute" in r] == ["no PodDisruptionBudget (deployment attribute)"]
