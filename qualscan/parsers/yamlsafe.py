@@ -172,6 +172,26 @@ def check_alias_expansion(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> N
                 stack.append((child, False))
 
 
+# PyYAML's scanner is quadratic in the nesting of flow collections (``[[[[...``: 5,000 levels, 10 KB,
+# cost 4.5 s before failing with RecursionError). Legitimate manifests nest flow collections a few
+# levels deep; deeper documents are rejected before the scanner sees them.
+MAX_FLOW_DEPTH = 100
+_QUOTED_OR_COMMENT = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"|#[^\n]*")
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def flow_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` outside quoted scalars and comments (an over-estimate at worst)."""
+    depth = deepest = 0
+    for m in _BRACKET.finditer(_QUOTED_OR_COMMENT.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
 @dataclass(frozen=True)
 class YamlDoc:
     """One document of a YAML stream: its data and the 1-based line where it starts."""
@@ -220,6 +240,14 @@ def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic
         if not chunk.strip() or all(
             not ln.strip() or ln.lstrip().startswith("#") for ln in chunk.splitlines()
         ):
+            continue
+        if chunk.count("[") + chunk.count("{") > MAX_FLOW_DEPTH and flow_depth(chunk) > MAX_FLOW_DEPTH:
+            diags.append(
+                Diagnostic(
+                    path, offset + 1, Level.WARNING,
+                    f"YAML document not parsed: flow collections nested deeper than {MAX_FLOW_DEPTH} levels",
+                )
+            )
             continue
         loader: _LineLoader | None = None
         try:
