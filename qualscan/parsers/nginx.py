@@ -45,8 +45,7 @@ def parse_nginx(data: bytes | str, path: str) -> NginxConf:
             current_upstream = m.group(1)
             conf.upstreams.setdefault(current_upstream, [])
             upstream_depth = depth
-        m = re.match(r"^(proxy_pass|grpc_pass|uwsgi_pass|fastcgi_pass)\s+([^;\s]+)\s*;", line)
-        if m:
+        for m in re.finditer(r"(?:^|[;{\s])(proxy_pass|grpc_pass|uwsgi_pass|fastcgi_pass)\s+([^;\s]+)\s*;", line):
             conf.targets.append(ProxyTarget(m.group(1), m.group(2), i))
         m = re.match(r"^server\s+([^;\s]+)[^;]*;", line)
         if m and current_upstream is not None:
