@@ -78,7 +78,8 @@ def read_sqlite(data: bytes) -> dict[str, FileCoverage]:
                 out[measured] = FileCoverage(executable=None, covered=set(lines or ()))
             return out
         except (CoverageException, sqlite3.Error) as exc:
-            raise CoverageReadError(f"cannot read coverage.py data: {exc}") from None
+            # the message names our temporary copy: keep absolute paths out of the report
+            raise CoverageReadError(f"cannot read coverage.py data: {str(exc).replace(tmp, 'the data file')}") from None
         finally:
             close = getattr(cov, "close", None)
             if close is not None:
