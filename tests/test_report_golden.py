@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,10 +32,15 @@ RENDERERS: dict[str, Callable[[ScanResult], str]] = {
 
 
 @pytest.fixture(scope="module")
-def shop_scan() -> ScanResult:
+def shop_scan(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
+    """Scan a copy of fixtures/shop outside any git repository: the goldens must not depend on
+    this repository's history (churn is read with ``git log --since``, which changes with every
+    commit touching the fixture and with the date)."""
     from qualscan.engine.pipeline import scan_path
 
-    return scan_path(FIXTURE, load_config(FIXTURE), use_cache=False)
+    root = tmp_path_factory.mktemp("golden") / "shop"
+    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns(".qualscan_cache", "__pycache__"))
+    return scan_path(root, load_config(root), use_cache=False)
 
 
 @pytest.mark.parametrize("ext", sorted(RENDERERS))
