@@ -429,7 +429,10 @@ def run_git(root: Path, args: Sequence[str], timeout: float = 300) -> tuple[int,
         return 127, "", "git is not installed"
     try:
         proc = subprocess.run(
-            [git, "-c", "core.quotepath=off", "-c", "safe.directory=*", "-C", str(root), *args],
+            # a scanned .git/config may name commands (fsmonitor hook, textconv/external diff drivers):
+            # none of them may run, whatever git subcommand is added here later
+            [git, "-c", "core.quotepath=off", "-c", "safe.directory=*", "-c", "core.fsmonitor=false",
+             "-C", str(root), *args],
             capture_output=True,
             timeout=timeout,
             env=_git_env(),
@@ -453,7 +456,9 @@ def git_log(root: Path, args: Sequence[str], since_days: int) -> tuple[str | Non
     _, shallow, _ = run_git(root, ["rev-parse", "--is-shallow-repository"], timeout=30)
     if shallow.strip() == "true":
         problem = "shallow clone: history metrics cover only the commits present"
-    code, out, err = run_git(root, ["log", *args, f"--since={since_days} days ago", "--relative", "--", "."])
+    code, out, err = run_git(
+        root, ["log", "--no-ext-diff", "--no-textconv", *args, f"--since={since_days} days ago", "--relative", "--", "."]
+    )
     if code != 0:
         first = (err.strip().splitlines() or ["unknown error"])[-1]
         if "does not have any commits" in err:
