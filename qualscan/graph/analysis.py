@@ -174,10 +174,12 @@ def longest_chain(g: nx.DiGraph, starts: Sequence[str]) -> list[str]:
             nxt_nodes = [v for v in sorted(sg.successors(prev)) if members[v] == c]
             node = nxt_nodes[0] if nxt_nodes else mem[0]
             if not nxt_nodes:  # leave the previous component through a member that has the edge
-                for m in sorted(cond.nodes[members[prev]]["members"]):
+                comp_members = cond.nodes[members[prev]]["members"]
+                for m in sorted(comp_members):
                     hits = [v for v in sorted(sg.successors(m)) if members[v] == c]
                     if hits:
-                        chain[-1] = m
+                        inner = nx.shortest_path(sg.subgraph(comp_members), prev, m)
+                        chain.extend(inner[1:])
                         node = hits[0]
                         break
         chain.append(node)
@@ -217,10 +219,11 @@ def journey_starts(path: Sequence[str]) -> list[str]:
 def journey_chain(g: nx.DiGraph, path: Sequence[str]) -> list[str]:
     """Longest synchronous chain of a journey: from its steps after the entry, prefixed with the
     entry when the entry calls the chain's first node."""
+    starts = [n for n in journey_starts(path) if n in g]
     path = [n for n in path if n in g]
     if not path:
         return []
-    chain = longest_chain(g, journey_starts(path))
+    chain = longest_chain(g, starts)
     if len(path) > 1 and chain and g.has_edge(path[0], chain[0]) and g.edges[path[0], chain[0]].get("sync", True):
         chain = [path[0], *chain]
     return chain
@@ -236,13 +239,16 @@ def blast(g: nx.DiGraph, journeys: Sequence[Journey]) -> dict[str, dict[str, lis
             continue
         sync_reach: set[str] = set(path)
         all_reach: set[str] = set(path)
-        for n in journey_starts(path):
+        for n in (s for s in journey_starts(j.path) if s in g):
             sync_reach |= nx.descendants(sg, n)
             all_reach |= nx.descendants(g, n)
         for n in sorted(sync_reach):
             result[n]["broken"].append(j.name)
         for n in sorted(all_reach - sync_reach):
             result[n]["degraded"].append(j.name)
+    for v in result.values():
+        v["broken"].sort()
+        v["degraded"].sort()
     return result
 
 

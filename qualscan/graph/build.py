@@ -711,7 +711,10 @@ def merge_edges(raw: Iterable[RawEdge]) -> list[dict[str, Any]]:
     for (s, t), items in sorted(grouped.items()):
         explicit = [i for i in items if i.explicit_protocol]
         protocol = sorted(explicit or items, key=lambda i: (i.evidence.kind == "network-policy", i.evidence))[0].protocol
-        evidence = sorted({i.evidence for i in items})
+        by_line: dict[tuple[str, int], Evidence] = {}
+        for ev in sorted({i.evidence for i in items}):
+            by_line.setdefault((ev.file, ev.line), ev)  # one piece of evidence per line
+        evidence = sorted(by_line.values())
         kinds = sorted({e.kind for e in evidence})
         topics = sorted({i.topic for i in items if i.topic})
         confidence = "medium" if set(kinds) <= {"network-policy"} else "high"

@@ -10,6 +10,7 @@ document is a :class:`~qualscan.model.Diagnostic`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -652,4 +653,4 @@ def parse_k8s(data: bytes | str, path: str, source: str = "k8s") -> Manifests:
 
 
 def looks_like_k8s(text: str) -> bool:
-    return "apiVersion" in text and "kind:" in text
+    return "kind:" in text and ("apiVersion" in text or re.search(r"^kind:", text, re.M) is not None)
