@@ -8,6 +8,7 @@ one for an internal error).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
 import json
@@ -696,10 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err("interrupted")
         return EXIT_ERROR
     except BrokenPipeError:
-        try:
+        with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        except OSError:
-            pass
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - internal errors: one line, exit 2
         if os.environ.get("QUALSCAN_DEBUG"):

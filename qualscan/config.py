@@ -320,7 +320,7 @@ def _type_name(t: Any) -> str:
         return " or ".join(_type_name(x) for x in t)
     if isinstance(t, ListOf):
         return f"a list of {_type_name(t.item)}"
-    if isinstance(t, MapOf) or isinstance(t, dict):
+    if isinstance(t, (MapOf, dict)):
         return "a table"
     if isinstance(t, OneOf):
         return "one of " + ", ".join(repr(c) for c in t.choices)

@@ -356,12 +356,11 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
                         diags.append(Diagnostic(rel, 0, Level.WARNING, f"directory nested deeper than {MAX_DIR_DEPTH} levels; not descended"))
                         continue
                     visit(Path(entry.path), rel, depth + 1)
-            elif stat.S_ISREG(mode):
-                if not ignored(rel, False):
-                    try:
-                        entries.append((rel, entry.stat(follow_symlinks=False).st_size))
-                    except OSError as exc:
-                        diags.append(Diagnostic(rel, 0, Level.WARNING, f"cannot stat: {exc.strerror or exc}"))
+            elif stat.S_ISREG(mode) and not ignored(rel, False):
+                try:
+                    entries.append((rel, entry.stat(follow_symlinks=False).st_size))
+                except OSError as exc:
+                    diags.append(Diagnostic(rel, 0, Level.WARNING, f"cannot stat: {exc.strerror or exc}"))
         if pushed:
             ignore_stack.pop()
 

@@ -8,6 +8,7 @@ of relative path -> bytes with no disk, git or cache (rule examples and tests us
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -351,10 +352,8 @@ def _event_json(config: Config) -> dict[str, Any]:
 def _extra(model_graph: Any, cache: Cache | None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if model_graph is not None and hasattr(model_graph, "analyses"):
-        try:
+        with contextlib.suppress(Exception):  # analyses are a bonus section; never fail the scan
             extra["graph"] = model_graph.analyses()
-        except Exception:  # noqa: BLE001
-            pass
     return extra
 
 

@@ -37,7 +37,7 @@ def all_rules() -> tuple[type[Rule], ...]:
                 isinstance(obj, type)
                 and issubclass(obj, Rule)
                 and obj not in (Rule, PythonRule, ProjectRule)
-                and getattr(obj, "code", "")
+                and bool(obj.code)
                 and obj.__module__ == module.__name__
             ):
                 if obj.code in found and found[obj.code] is not obj:
