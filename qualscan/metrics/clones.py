@@ -19,11 +19,10 @@ Each group lists every occurrence (file, first line, last line, service). A grou
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
-
-from qualscan.metrics.raw import decode_runs
 
 
 def find_clones(
@@ -36,20 +35,25 @@ def find_clones(
     """``streams``: path -> (token string, run-length lines). Returns the clone groups, sorted."""
     k = max(1, min_tokens)
     paths = sorted(p for p, (toks, _) in streams.items() if len(toks) >= k)
-    tokens: dict[str, str] = {}
-    lines: dict[str, list[int]] = {}
+    tokens: list[str] = []
+    starts: list[list[int]] = []  # per file: token position of each line start
+    rows: list[list[int]] = []  # per file: the line of each line start
     buckets: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for fi, p in enumerate(paths):
         toks, runs = streams[p]
-        tokens[p] = toks
-        lines[p] = decode_runs(runs)
+        tokens.append(toks)
+        st: list[int] = []
+        rw: list[int] = []
         pos = 0
         limit = len(toks) - k
-        for _row, count in runs:
-            if pos > limit:
-                break
-            buckets[toks[pos : pos + k]].append((fi, pos))
+        for row, count in runs:
+            st.append(pos)
+            rw.append(row)
+            if pos <= limit:
+                buckets[toks[pos : pos + k]].append((fi, pos))
             pos += count
+        starts.append(st)
+        rows.append(rw)
     candidates = [occ for occ in buckets.values() if len(occ) > 1]
     del buckets
     candidates.sort(key=lambda occ: occ[0])
@@ -60,38 +64,19 @@ def find_clones(
         occ = _drop_overlaps(occ, k)
         if len(occ) < 2:
             continue
-        length = k
-        max_len = _max_length(occ)
-        streams_of = [tokens[paths[fi]] for fi, _ in occ]
-        # extend together
-        while True:
-            nxt = length
-            ok = True
-            first_ch = None
-            for (_fi, pos), s in zip(occ, streams_of):
-                if pos + nxt >= len(s):
-                    ok = False
-                    break
-                ch = s[pos + nxt]
-                if first_ch is None:
-                    first_ch = ch
-                elif ch != first_ch:
-                    ok = False
-                    break
-            if not ok:
-                break
-            if length + 1 > max_len:  # occurrences in one file must not overlap
-                break
-            length += 1
+        length = k + _extension(tokens, occ, k, _max_length(occ))
         spans = []
         for fi, pos in occ:
-            ln = lines[paths[fi]]
-            spans.append((paths[fi], ln[pos], ln[pos + length - 1]))
+            spans.append((paths[fi], _line_of(starts[fi], rows[fi], pos), _line_of(starts[fi], rows[fi], pos + length - 1)))
         if any(end - start + 1 < min_lines for _, start, end in spans):
             continue
         for fi, pos in occ:
-            for d in range(length - k + 1):
-                covered.add((fi, pos + d))
+            st = starts[fi]
+            i = bisect_left(st, pos)
+            last = pos + length - k
+            while i < len(st) and st[i] <= last:
+                covered.add((fi, st[i]))
+                i += 1
         occurrences = sorted(
             ({"file": p, "line": s, "end_line": e, "service": service_of.get(p)} for p, s, e in spans),
             key=lambda o: (o["file"], o["line"]),
@@ -108,6 +93,29 @@ def find_clones(
         )
     groups.sort(key=lambda g: (g["occurrences"][0]["file"], g["occurrences"][0]["line"], -g["tokens"]))
     return groups
+
+
+def _line_of(starts: list[int], rows: list[int], pos: int) -> int:
+    return rows[bisect_right(starts, pos) - 1]
+
+
+def _extension(tokens: list[str], occ: list[tuple[int, int]], k: int, max_len: int) -> int:
+    """How many tokens past the first ``k`` every occurrence still shares (bounded by ``max_len``)."""
+    fi0, p0 = occ[0]
+    ref = tokens[fi0]
+    ext = 0
+    budget = max_len - k
+    for step in (256, 16, 1):
+        while ext + step <= budget:
+            a = p0 + k + ext
+            chunk = ref[a : a + step]
+            if len(chunk) < step:
+                break
+            if all(tokens[fi][pos + k + ext : pos + k + ext + step] == chunk for fi, pos in occ[1:]):
+                ext += step
+            else:
+                break
+    return ext
 
 
 def _drop_overlaps(occ: list[tuple[int, int]], k: int) -> list[tuple[int, int]]:

@@ -1,0 +1,180 @@
+"""Benchmark and cross-check qualscan's metrics pass against radon on Django 5.2.8's sdist.
+
+    python benchmarks/compare_radon.py [--jobs N] [--skip-radon-mi]
+
+1. downloads the sdist (``pip download --no-deps --no-binary :all: django==5.2.8``) into
+   ``benchmarks/.work/`` (gitignored) and unpacks it, once;
+2. times ``radon cc -s -j`` and ``radon mi -j`` on it (subprocesses, one process each);
+3. times qualscan's whole metrics pass -- read, decode, the one ``ast.parse``, ``analyze_file`` on
+   every file, then ``analyze_project`` (import graph, clones, matrix) -- in one process, and with
+   a pool of ``--jobs`` worker processes (default: one per core), as the pipeline runs it;
+4. prints the time ratios and the agreement: per-function cyclomatic complexity equal to radon's
+   (matched by file and line) and per-file MI within 0.1 of radon's.
+
+The per-file facts of the worker processes are the same dicts the pipeline sends back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work"
+VERSION = "5.2.8"
+sys.path.insert(0, str(REPO))
+
+from qualscan.config import Config  # noqa: E402
+from qualscan.metrics import analyze_file, analyze_project  # noqa: E402
+from qualscan.model import FileKind, SourceFile  # noqa: E402
+from qualscan.parsers.python import decode, parse  # noqa: E402
+
+
+def corpus() -> Path:
+    root = WORK / f"django-{VERSION}"
+    if root.is_dir():
+        return root
+    WORK.mkdir(parents=True, exist_ok=True)
+    sdist = WORK / f"django-{VERSION}.tar.gz"
+    if not sdist.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             f"django=={VERSION}", "-d", str(WORK)],
+            check=True,
+        )
+    with tarfile.open(sdist) as tar:
+        tar.extractall(WORK, filter="data")
+    return root
+
+
+def py_files(root: Path) -> list[str]:
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for f in sorted(files):
+            if f.endswith(".py"):
+                out.append(os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/"))
+    return out
+
+
+def one_file(args: tuple[str, str]) -> tuple[str, dict[str, Any] | None]:
+    root, rel = args
+    data = (Path(root) / rel).read_bytes()
+    text, _ = decode(rel, data)
+    if text is None:
+        return rel, None
+    tree, _ = parse(rel, text)
+    if tree is None:
+        return rel, None
+    facts = analyze_file(rel, text, tree, CONFIG)
+    del tree
+    return rel, facts
+
+
+CONFIG = Config()
+
+
+def metrics_pass(root: Path, files: list[str], jobs: int) -> tuple[float, dict[str, dict[str, Any]], Any]:
+    t0 = time.perf_counter()
+    facts: dict[str, dict[str, Any]] = {}
+    tasks = [(str(root), rel) for rel in files]
+    if jobs <= 1:
+        for t in tasks:
+            rel, f = one_file(t)
+            if f is not None:
+                facts[rel] = f
+    else:
+        with ProcessPoolExecutor(jobs) as pool:
+            for rel, f in pool.map(one_file, tasks, chunksize=16):
+                if f is not None:
+                    facts[rel] = f
+    sources = [SourceFile(path=rel, kind=FileKind.PYTHON, service=None, is_test="/tests/" in f"/{rel}") for rel in files]
+    pm = analyze_project(
+        config=CONFIG, files=sources, services=(), file_facts=facts, git_log=None, git_problem="benchmark",
+        coverage=(), journeys=(), critical_services=frozenset(),
+    )
+    return time.perf_counter() - t0, facts, pm
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True)
+    return time.perf_counter() - t0, json.loads(proc.stdout)
+
+
+def radon_functions(cc: dict[str, Any]) -> dict[tuple[str, int], int]:
+    out: dict[tuple[str, int], int] = {}
+    for path, blocks in cc.items():
+        if not isinstance(blocks, list):
+            continue
+        stack = list(blocks)
+        while stack:
+            b = stack.pop()
+            if b.get("type") in ("function", "method"):
+                out[(path.replace(os.sep, "/"), b["lineno"])] = b["complexity"]
+            stack.extend(b.get("methods", []))
+            stack.extend(b.get("closures", []))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--skip-radon-mi", action="store_true")
+    args = ap.parse_args()
+    root = corpus()
+    files = py_files(root)
+    lines = sum((root / f).read_bytes().count(b"\n") for f in files)
+    print(f"corpus: Django {VERSION} sdist, {len(files)} .py files, {lines} lines; {os.cpu_count()} cores")
+
+    t_cc, cc = timed(["radon", "cc", "-s", "-j", "."], root)
+    print(f"radon cc -s -j           {t_cc:7.2f} s")
+    t_mi, mi = (None, {}) if args.skip_radon_mi else timed(["radon", "mi", "-j", "."], root)
+    if t_mi is not None:
+        print(f"radon mi -j              {t_mi:7.2f} s")
+    t1, facts, pm = metrics_pass(root, files, 1)
+    print(f"qualscan metrics, 1 proc {t1:7.2f} s  (ratio to radon cc: {t1 / t_cc:.2f})")
+    if args.jobs > 1:
+        tn, _, _ = metrics_pass(root, files, args.jobs)
+        print(f"qualscan metrics, {args.jobs} proc {tn:7.2f} s  (ratio to radon cc: {tn / t_cc:.2f})")
+    print(
+        f"  project pass output: {len(pm.functions)} functions, {len(pm.modules)} modules, "
+        f"{len(pm.import_cycles)} import cycles to break, {len(pm.clones)} clone groups"
+    )
+
+    ours = {(f["file"], f["line"]): f["cyclomatic"] for f in pm.functions}
+    theirs = radon_functions(cc)
+    same = sum(1 for k, v in theirs.items() if ours.get(k) == v)
+    print(f"cyclomatic equal to radon: {same}/{len(theirs)} functions = {100 * same / max(1, len(theirs)):.2f} %")
+    diffs = [(k, v, ours.get(k)) for k, v in sorted(theirs.items()) if ours.get(k) != v]
+    for d in diffs[:5]:
+        print("   differs:", d)
+    if mi:
+        ok = total = 0
+        worst = []
+        for path, v in mi.items():
+            if "mi" not in v:
+                continue
+            total += 1
+            f = facts.get(path.replace(os.sep, "/"))
+            if f is not None and f.get("mi") is not None and abs(f["mi"] - v["mi"]) <= 0.1:
+                ok += 1
+            else:
+                worst.append((path, v["mi"], None if f is None else f.get("mi")))
+        print(f"MI within 0.1 of radon:    {ok}/{total} files = {100 * ok / max(1, total):.2f} %")
+        for w in worst[:5]:
+            print("   differs:", w)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
