@@ -230,6 +230,8 @@ def parse_config(raw: bytes, *, source: str = "<config>", pyproject: bool = Fals
         raise ConfigError(source, ["file is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"malformed TOML: {exc}"]) from None
+    except RecursionError:  # tomllib recurses into nested arrays/inline tables
+        raise ConfigError(source, ["malformed TOML: arrays or tables nested too deeply"]) from None
     if pyproject or "tool" in data:
         tool = data.get("tool", {})
         table = tool.get("qualscan", {}) if isinstance(tool, dict) else {}
@@ -287,6 +289,12 @@ def config_from_table(table: Mapping[str, Any], *, source: str = "<config>") -> 
         problems.append("max_file_size: must be greater than 0")
     if table.get("jobs", 0) < 0:
         problems.append("jobs: must be 0 (one per core) or more")
+    cache_dir = table.get("cache_dir")
+    if isinstance(cache_dir, str) and (cache_dir.startswith(("/", "\\", "~")) or ".." in cache_dir.replace("\\", "/").split("/")
+                                       or (len(cache_dir) > 1 and cache_dir[1] == ":")):
+        # the configuration file is part of the scanned (possibly untrusted) repository: it may not
+        # make qualscan write elsewhere; --cache-dir on the command line can
+        problems.append("cache_dir: must be a relative path inside the scanned root (use --cache-dir for another place)")
     if problems:
         raise ConfigError(source, problems)
     kwargs: dict[str, Any] = {}
