@@ -52,7 +52,8 @@ GRAPH_KINDS = {
     FileKind.OTHER_SOURCE,
 }
 OTHER_SOURCE_MAX = 512_000
-POOL_MIN_FILES = 24  # below this, a process pool costs more than it saves
+POOL_MIN_FILES = 24
+MAX_JOBS_PER_CORE = 4  # below this, a process pool costs more than it saves
 
 WELL_KNOWN_CHAIN = (
     ("gateway", "frontend", "bff", "api-gateway", "edge", "web"),
@@ -111,8 +112,12 @@ def prepare_inputs(root: Path, config: Config, *, use_cache: bool | None = None,
     if use_cache if use_cache is not None else config.use_cache:
         cache_dir = Path(config.cache_dir)
         cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
-        cache = Cache(cache_dir, config)
-        cache.ensure_gitignore()
+        if Path(config.cache_dir).is_absolute() or cache_dir.resolve().is_relative_to(root):
+            cache = Cache(cache_dir, config)
+            cache.ensure_gitignore()
+        else:  # a symbolic link in the scanned tree must not redirect our writes out of the root
+            diags.append(Diagnostic(config.cache_dir, 0, Level.WARNING,
+                                    "cache directory resolves outside the scanned root (symbolic link?); cache disabled"))
     return ScanInputs(
         inventory=inventory,
         read=lambda rel: read_file(root, rel, config.max_file_size),
@@ -174,12 +179,14 @@ def service_facts(services: Sequence[Service], journeys: Sequence[Journey], conf
 
 
 def _jobs(config: Config) -> int:
-    if config.jobs > 0:
-        return config.jobs
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    if config.jobs > 0:
+        # ``jobs`` may come from the scanned repository's own configuration: never a fork bomb
+        return min(config.jobs, MAX_JOBS_PER_CORE * cores)
+    return cores
 
 
 def run(inputs: ScanInputs, config: Config, *, progress: Progress | None = None) -> ScanResult:
