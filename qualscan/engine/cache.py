@@ -60,8 +60,19 @@ class Cache:
     def _file(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
+    def _inside(self, path: Path) -> bool:
+        """Entries are only read and written inside the cache directory (no symbolic link out of it)."""
+        try:
+            return path.resolve().is_relative_to(self.directory.resolve())
+        except (OSError, RuntimeError):
+            return False
+
     def get(self, key: str) -> dict[str, Any] | None:
         file = self._file(key)
+        if not self._inside(file):
+            self.rejected += 1
+            self.misses += 1
+            return None
         try:
             raw = file.read_bytes()
         except OSError:
@@ -90,6 +101,9 @@ class Cache:
         entry = {"key": key, "check": _checksum(payload), "payload": payload}
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
+            if not self._inside(file.parent):
+                self.write_errors += 1
+                return
             fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(entry, fh, separators=(",", ":"), sort_keys=True)
