@@ -471,12 +471,16 @@ def git_log(root: Path, args: Sequence[str], since_days: int) -> tuple[str | Non
 
 def coverage_files(root: Path, inventory: Inventory, config: Config) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
     wanted = [f.path for f in inventory.files if f.kind is FileKind.COVERAGE]
-    for extra in config.metric("coverage_files", []):
-        rel = str(PurePosixPath(extra)).removeprefix("./")
-        if rel not in wanted:
-            wanted.append(rel)
     out: list[tuple[str, bytes]] = []
     diags: list[Diagnostic] = []
+    for extra in config.metric("coverage_files", []):
+        rel = str(PurePosixPath(extra)).removeprefix("./")
+        if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
+            # named by the (possibly untrusted) repository configuration: never read outside the root
+            diags.append(Diagnostic(rel, 0, Level.WARNING, "coverage file outside the scanned root; not read"))
+            continue
+        if rel not in wanted:
+            wanted.append(rel)
     for rel in sorted(wanted):
         data = read_file(root, rel, max(config.max_file_size, 200_000_000))
         if isinstance(data, Diagnostic):
