@@ -233,7 +233,10 @@ def apply_statements(
     for path, fc in cov.items():
         if fc.executable is None:
             stmts = set(statements.get(path, ()))
-            out[path] = FileCoverage(stmts | fc.covered, set(fc.covered), fc.branches, fc.branches_covered)
+            # coverage.py records raw executed lines (a module docstring too); its reports keep
+            # statements only -- so do we, unless we know no statement of the file
+            covered = fc.covered & stmts if stmts else set(fc.covered)
+            out[path] = FileCoverage(stmts or set(covered), covered, fc.branches, fc.branches_covered)
         else:
             out[path] = fc
     return out

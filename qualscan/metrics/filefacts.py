@@ -56,36 +56,22 @@ def imports_of(tree: ast.Module) -> list[dict[str, Any]]:
 
 
 def statement_lines(tree: ast.Module) -> list[int]:
-    """Lines coverage.py would call executable statements (first line of each statement).
+    """Lines coverage.py calls executable statements (first line of each statement).
 
-    Docstrings are left out; a decorated definition counts on its first decorator line as well as
-    its ``def`` line (coverage.py reports either, depending on the version).
+    Docstrings are left out; a decorated definition counts on its first decorator line.
     """
     lines: set[int] = set()
-    stack: list[ast.AST] = [tree]
-    while stack:
-        node = stack.pop()
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(node, (ast.Module, *_FUNCS, ast.ClassDef)):
-            first = body[0]
-            if (
-                isinstance(first, ast.Expr)
-                and isinstance(first.value, ast.Constant)
-                and isinstance(first.value.value, str)
-            ):
-                stack.extend(body[1:])
-                for field in ("orelse", "finalbody", "handlers", "cases"):
-                    stack.extend(getattr(node, field, []) or [])
-                continue
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                lines.add(child.lineno)
-                if isinstance(child, (*_FUNCS, ast.ClassDef)) and child.decorator_list:
-                    lines.discard(child.lineno)
-                    lines.add(child.decorator_list[0].lineno)
-                stack.append(child)
-            elif isinstance(child, (ast.ExceptHandler, ast.match_case)):
-                stack.append(child)
+    docstrings: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, *_FUNCS, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                docstrings.add(id(first))
+        if isinstance(node, ast.stmt) and id(node) not in docstrings:
+            if isinstance(node, (*_FUNCS, ast.ClassDef)) and node.decorator_list:
+                lines.add(node.decorator_list[0].lineno)
+            else:
+                lines.add(node.lineno)
     return sorted(lines)
 
 
