@@ -51,7 +51,10 @@ class LList(list):  # type: ignore[type-arg]
         return self.line
 
 
-class _LineLoader(yaml.SafeLoader):
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when available: same safety
+
+
+class _LineLoader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader whose mappings and sequences carry line numbers (offset by ``line_offset``)."""
 
     line_offset = 0
@@ -257,7 +260,8 @@ def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic
             node = loader.get_single_node()
             data = None
             if node is not None:
-                check_alias_expansion(node)
+                if "*" in chunk:  # no alias, no expansion to bound
+                    check_alias_expansion(node)
                 data = loader.construct_document(node)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
