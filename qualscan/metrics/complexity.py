@@ -274,8 +274,10 @@ def functions_and_classes(
                     }
                 )
                 stack.append((child, qual + ".", True))
-            elif isinstance(child, ast.stmt) and not isinstance(child, (ast.Import, ast.ImportFrom)):
-                # functions defined under if/try/with at this level keep the same prefix
+            elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)) and not isinstance(
+                child, (ast.Import, ast.ImportFrom)
+            ):
+                # functions defined under if/try/except/with/match at this level keep the same prefix
                 stack.append((child, prefix, in_class))
     functions.sort(key=lambda f: (f["line"], f["qualname"]))
     classes.sort(key=lambda c: (c["line"], c["qualname"]))
