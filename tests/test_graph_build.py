@@ -230,3 +230,15 @@ def test_bad_inputs_become_diagnostics_and_the_graph_still_builds() -> None:
     assert [s.name for s in model.services] == ["cart"]
     files = {d.file for d in model.diagnostics}
     assert {"k8s/bad.yaml", "chart/values.yaml", "chart/templates/x.yaml", "docker-compose.yml"} <= files
+
+
+def test_telemetry_exports_are_not_calls() -> None:
+    model = graph_of(
+        {
+            "k8s/cart.yaml": deployment("cart", env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4317", "X_URL": "http://jaeger:16686"}),
+            "k8s/otel.yaml": deployment("otel-collector", image="otel/opentelemetry-collector-contrib:0.100.0"),
+            "k8s/jaeger.yaml": deployment("jaeger", image="jaegertracing/all-in-one:1.57"),
+        }
+    )
+    assert edges(model) == set()
+    assert {s.name for s in model.services} == {"cart", "otel-collector", "jaeger"}

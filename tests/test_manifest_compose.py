@@ -102,3 +102,26 @@ def test_deployment_reads_dot_env_and_depends_on() -> None:
 def test_odd_compose_files_never_raise(text: str) -> None:
     cf, _ = parse_compose(text, "docker-compose.yml", {})
     merge_compose([cf])
+
+
+def test_bare_environment_names_take_dot_env_values_and_layered_lists_merge() -> None:
+    files = {
+        ".env": "CART_PORT=7070\nCART_ADDR=cart:${CART_PORT}\nLITERAL='a${B}'\n",
+        "compose.yaml": "services:\n  checkout:\n    image: c:1\n    environment:\n      - CART_ADDR\n      - A=1\n",
+        "compose.full.yaml": "services:\n  checkout:\n    environment:\n      - KAFKA_ADDR=kafka:9092\n",
+    }
+    assert parse_env_file(files[".env"]) == {"CART_PORT": "7070", "CART_ADDR": "cart:7070", "LITERAL": "a${B}"}
+    sfs = [SourceFile(p, FileKind.ENV if p == ".env" else FileKind.COMPOSE) for p in files]
+    dm = build_deployment(sfs, {p: t.encode() for p, t in files.items()})
+    (w,) = dm.workloads
+    assert [(e.name, e.value, e.file, e.line) for e in w.containers[0].env] == [
+        ("CART_ADDR", "cart:7070", "compose.yaml", 5),
+        ("A", "1", "compose.yaml", 6),
+        ("KAFKA_ADDR", "kafka:9092", "compose.full.yaml", 4),
+    ]
+
+
+def test_test_stacks_are_not_the_deployment() -> None:
+    files = {"compose.tests.yaml": "services:\n  e2e:\n    image: cypress\n"}
+    dm = build_deployment([SourceFile(p, FileKind.COMPOSE) for p in files], {p: t.encode() for p, t in files.items()})
+    assert dm.workloads == []

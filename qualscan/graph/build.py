@@ -146,6 +146,14 @@ NOT_EXTERNAL = re.compile(
 _VARREF = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$\((\w+)\)")
 
 
+OBSERVABILITY = re.compile(
+    r"otel|opentelemetry|jaeger|zipkin|prometheus|grafana|loki|tempo|fluent|logstash|kibana|datadog|newrelic|"
+    r"opamp|alertmanager|pyroscope|apm-server|statsd|telegraf|victoriametrics|signoz|node-exporter|kube-state-metrics|"
+    r"cadvisor|heapster|promtail|vector|filebeat|metricbeat|seq$"
+)
+TELEMETRY_ENV = re.compile(r"^(OTEL_|OTLP|JAEGER|ZIPKIN|SENTRY|STATSD|DD_|NEW_RELIC|PROMETHEUS|PYROSCOPE)|TRACING|TELEMETRY|COLLECTOR", re.I)
+
+
 def normalize(name: str) -> str:
     """``cartservice``, ``cart-service``, ``Cart_Service``, ``cart`` -> ``cart``."""
     n = re.sub(r"[^a-z0-9]", "", name.lower())
@@ -394,6 +402,10 @@ class Builder:
             if n.workloads:
                 wl = n.primary_workloads[0]
                 n.location = (wl.file, wl.line)
+        for n in self.nodes.values():
+            words = [n.name, *(split_image(i)[0].rsplit("/", 1)[-1] for i in n.images)]
+            if n.kind is NodeKind.SERVICE and any(OBSERVABILITY.search(w.lower()) for w in words):
+                n.attrs["observability"] = True
         for ing in self.dm.ingresses:
             name = f"ingress/{ing.name}"
             n = self.node(name, kind=NodeKind.GATEWAY, tier="edge", entry=True)
@@ -528,6 +540,9 @@ class Builder:
         data = (NodeKind.DATASTORE, NodeKind.BROKER)
         if self.nodes[source].kind in data and self.nodes[target].kind not in data:
             return  # a datastore does not call services (a value like POSTGRES_DB=inventory names a database)
+        obs = self.nodes[target].attrs.get("observability") or self.nodes[source].attrs.get("observability")
+        if obs or (env_name and TELEMETRY_ENV.search(env_name)):
+            return  # telemetry export is not a call on any journey
         protocol, explicit = self.protocol_for(target, proto, port, env_name)
         self.raw.append(RawEdge(source, target, protocol, ev, explicit, topic))
 

@@ -206,6 +206,8 @@ def build_deployment(files: Sequence[SourceFile], texts: Mapping[str, bytes]) ->
                 dm.dockerfiles[d] = parse_dockerfile(text(p), p)
             continue
         if kind is FileKind.COMPOSE or compose_p.is_compose_path(p):
+            if re.search(r"(^|[-_.])(tests?|e2e|ci)([-_.]|$)", lower):
+                continue  # a test stack, not the deployment
             compose_groups.setdefault(posixpath.dirname(p), []).append(p)
             continue
         if kind is FileKind.NGINX or (kind in (FileKind.OTHER, FileKind.OTHER_SOURCE) and "nginx" in p.lower() and looks_like_nginx(text(p))):
@@ -257,7 +259,7 @@ def build_deployment(files: Sequence[SourceFile], texts: Mapping[str, bytes]) ->
             dm.diagnostics.extend(diags)
             if cf.services:
                 cfs.append(cf)
-        for wl in compose_p.merge_compose(cfs):
+        for wl in compose_p.merge_compose(cfs, env):
             manifests.workloads.append(wl)
             source_of[id(wl)] = "compose"
             for dep, line in wl.depends_on:

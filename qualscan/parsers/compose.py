@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from qualscan.model import Diagnostic, Level
 from qualscan.parsers.k8s import Container, EnvVar, Volume, Workload
@@ -30,10 +31,13 @@ def parse_env_file(data: bytes | str) -> dict[str, str]:
             line = line[7:].strip()
         key, value = line.split("=", 1)
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "'\""
+        if quoted:
             value = value[1:-1]
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
+        if "$" in value and not (quoted and raw.strip().split("=", 1)[1].strip().startswith("'")):
+            value = interpolate(value, env, ".env")  # CART_ADDR=cart:${CART_PORT}
         env[key.strip()] = value
     return env
 
@@ -91,22 +95,29 @@ def parse_compose(data: bytes | str, path: str, env: dict[str, str] | None = Non
     return cf, diags
 
 
-def _env_entries(body: LDict, path: str) -> list[EnvVar]:
+def _env_entries(body: LDict, path: str, dotenv: dict[str, str] | None = None) -> list[EnvVar]:
+    """``environment:`` as a mapping or a list; a bare ``- NAME`` takes its value from ``.env``."""
+    dotenv = dotenv or {}
     env = body.get("environment")
     out: list[EnvVar] = []
     if isinstance(env, LDict):
         for k, v in env.items():
-            out.append(EnvVar(str(k), None if v is None else str(v), env.line_of(k), file=path))
+            value = dotenv.get(str(k)) if v is None else str(v)
+            file = getattr(env, "key_files", {}).get(k, path)
+            out.append(EnvVar(str(k), value, env.line_of(k), file=file))
     elif isinstance(env, list):
         lst = as_list(env)
         for i, item in enumerate(lst):
             if isinstance(item, str):
-                k, _, v = item.partition("=")
-                out.append(EnvVar(k, v if _ else None, lst.line_of(i), file=path))
+                k, sep, v = item.partition("=")
+                value = v if sep else dotenv.get(k)
+                out.append(EnvVar(k, value, lst.line_of(i), file=path))
     return out
 
 
-def to_workload(name: str, body: LDict, key_line: int, path: str, origins: dict[str, str] | None = None) -> Workload:
+def to_workload(
+    name: str, body: LDict, key_line: int, path: str, origins: dict[str, str] | None = None, dotenv: dict[str, str] | None = None
+) -> Workload:
     """One compose service as a :class:`Workload` (kind ``compose``). ``origins`` maps a key to the
     file that last set it (layered files)."""
     origins = origins or {}
@@ -125,7 +136,7 @@ def to_workload(name: str, body: LDict, key_line: int, path: str, origins: dict[
         cont.image = image
         cont.image_line = body.line_of("image")
         wl.extra["image_file"] = origins.get("image", path)
-    cont.env = _env_entries(body, origins.get("environment", path))
+    cont.env = _env_entries(body, origins.get("environment", path), dotenv)
     hc = body.get("healthcheck")
     cont.readiness = cont.liveness = isinstance(hc, dict) and not hc.get("disable")
     res = as_dict(deploy.get("resources"))
@@ -192,7 +203,25 @@ def to_workload(name: str, body: LDict, key_line: int, path: str, origins: dict[
     return wl
 
 
-def merge_compose(files: list[ComposeFile]) -> list[Workload]:
+def _env_mapping(env: Any) -> LDict:
+    """``environment`` in either form as a mapping (list items ``K=V`` / bare ``K`` -> None)."""
+    if isinstance(env, LDict):
+        out = LDict(env)
+        out.key_lines = dict(env.key_lines)
+        out.line = env.line
+        return out
+    out = LDict()
+    lst = as_list(env)
+    out.line = lst.line
+    for i, item in enumerate(lst):
+        if isinstance(item, str):
+            k, sep, v = item.partition("=")
+            out[k] = v if sep else None
+            out.key_lines[k] = lst.line_of(i)
+    return out
+
+
+def merge_compose(files: list[ComposeFile], dotenv: dict[str, str] | None = None) -> list[Workload]:
     """Layer compose files (first = base) into workloads; key lines come from the first file that
     defines a service."""
     merged: dict[str, LDict] = {}
@@ -209,11 +238,14 @@ def merge_compose(files: list[ComposeFile]) -> list[Workload]:
                 continue
             base = merged[name]
             for key, value in body.items():
-                if key == "environment" and isinstance(base.get(key), dict) and isinstance(value, dict):
-                    env = LDict(base[key])
-                    env.key_lines = dict(base[key].key_lines)
-                    env.update(value)
-                    env.key_lines.update(getattr(value, "key_lines", {}))
+                if key == "environment" and isinstance(base.get(key), (dict, list)) and isinstance(value, (dict, list)):
+                    env = _env_mapping(base[key])
+                    key_files = dict(getattr(base[key], "key_files", {}) or {k: origins[name].get(key, first[name][0]) for k in env})
+                    add = _env_mapping(value)
+                    env.update(add)
+                    env.key_lines.update(add.key_lines)
+                    key_files.update({k: cf.path for k in add})
+                    env.key_files = key_files  # type: ignore[attr-defined]
                     base[key] = env
                 else:
                     base[key] = value
@@ -222,7 +254,7 @@ def merge_compose(files: list[ComposeFile]) -> list[Workload]:
     out: list[Workload] = []
     for name, body in merged.items():
         path, line = first[name]
-        out.append(to_workload(name, body, line, path, origins[name]))
+        out.append(to_workload(name, body, line, path, origins[name], dotenv))
     return out
 
 
