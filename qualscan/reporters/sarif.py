@@ -16,7 +16,6 @@ from qualscan.model import Finding, Level, RuleInfo, ScanResult, Severity, jsona
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
-INFORMATION_URI = "https://github.com/qualscan/qualscan"
 FINGERPRINT_KEY = "qualscan/v1"
 
 LEVELS: dict[Severity, str] = {
@@ -141,7 +140,6 @@ def build(result: ScanResult) -> dict[str, Any]:
                 "name": "qualscan",
                 "version": result.tool_version,
                 "semanticVersion": result.tool_version,
-                "informationUri": INFORMATION_URI,
                 "rules": [_rule_descriptor(infos[c]) for c in codes],
             }
         },
