@@ -1224,12 +1224,46 @@ def _build_sites(fc: FileCalls, res: _Resolver) -> None:
     fc.clients = sorted(all_clients.values(), key=lambda c: c.line)
 
 
+_NETWORK_MODULES = frozenset(
+    {"requests", "httpx", "aiohttp", "urllib3", "grpc", "redis", "kafka", "confluent_kafka", "aiokafka",
+     "pika", "aio_pika", "boto3", "django_redis", "aioredis", "tenacity", "backoff", "retrying"}
+)
+_NAMED_PRODUCER = re.compile(r"(producer|publisher|event_bus|\bbus)\.(send|produce|publish|basic_publish)\(")
+
+
+def needs_analysis(imports: frozenset[str], text: str) -> bool:
+    """Cheap pre-check before libcst: can this file contain anything the QS1xx rules look at?
+
+    The engine's triggers match top-level modules, so ``from urllib.parse import urljoin`` or
+    ``import time`` would start libcst on thousands of files that make no remote call; this keeps
+    the expensive metadata pass for files that use a client library for real."""
+    if imports & _NETWORK_MODULES:
+        return True
+    if "urllib" in imports and "urlopen" in text:
+        return True
+    if "time" in imports and "async def" in text and "sleep" in text:
+        return True
+    if "google" in imports and "pubsub" in text:
+        return True
+    return _NAMED_PRODUCER.search(text) is not None
+
+
 def analyze(ctx: Any) -> FileCalls:
     """The call-site analysis of ``ctx``'s file, computed once and cached on ``ctx``."""
     cached = getattr(ctx, "_qs_calls", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    fc = analyze_wrapper(ctx.cst, getattr(ctx, "path", "<string>"))
+    if not needs_analysis(frozenset(getattr(ctx, "imports", frozenset())), getattr(ctx, "text", "")):
+        fc = FileCalls(path=getattr(ctx, "path", "<string>"), module=cst.Module(body=[]))
+    else:
+        try:
+            fc = analyze_wrapper(ctx.cst, getattr(ctx, "path", "<string>"))
+        except (cst.ParserSyntaxError, RecursionError, ValueError):
+            # libcst cannot read what ast could (or the nesting is too deep): the first rule
+            # raises (the engine turns it into one diagnostic), the others see an empty analysis
+            with contextlib.suppress(AttributeError):
+                ctx._qs_calls = FileCalls(path=getattr(ctx, "path", "<string>"), module=cst.Module(body=[]))
+            raise
     with contextlib.suppress(AttributeError):  # contexts with __slots__ just do not cache
         ctx._qs_calls = fc
     return fc
