@@ -22,6 +22,7 @@ from qualscan.config import Config
 from qualscan.graph.deployment import DeploymentModel, build_deployment, wkey
 from qualscan.graph.facts import HOSTPORT_RE, scan_text
 from qualscan.model import Diagnostic, Evidence, FileKind, NodeKind, Service, SourceFile
+from qualscan.parsers import aspire as aspire_p
 from qualscan.parsers import helm as helm_p
 from qualscan.parsers.k8s import Workload
 from qualscan.parsers.kustomize import split_image
@@ -683,10 +684,61 @@ class Builder:
         n.location = (path, 1)
         return name
 
+    def from_apphosts(self) -> None:
+        """.NET Aspire AppHosts: resources become nodes, references become edges."""
+        norm_services = {normalize(n.name): n.name for n in self.nodes.values() if n.discovered}
+        kinds = {"datastore": NodeKind.DATASTORE, "broker": NodeKind.BROKER, "gateway": NodeKind.GATEWAY, "service": NodeKind.SERVICE}
+        protocols = {"Redis": "redis", "Valkey": "redis", "Garnet": "redis", "Postgres": "sql", "SqlServer": "sql", "MySql": "sql",
+                     "Oracle": "sql", "MongoDB": "mongo", "RabbitMQ": "amqp", "Kafka": "kafka", "Nats": "nats"}
+        for f in self.files:
+            if not f.path.endswith(".cs") or f.path not in self.texts or f.is_test:
+                continue
+            text = decode(self.texts[f.path])
+            if not aspire_p.is_apphost(text):
+                continue
+            app = aspire_p.parse_apphost(text, f.path)
+            node_of: dict[str, str] = {}
+            for r in app.resources:
+                key = r.var or f"@{r.name}"
+                if r.kind == "database":
+                    if r.parent and r.parent in node_of:
+                        node_of[key] = node_of[r.parent]
+                        self.add_alias(r.name, node_of[r.parent])
+                    continue
+                name = None
+                if r.kind in ("service", "gateway"):
+                    name = norm_services.get(normalize(r.project or "")) or norm_services.get(normalize(r.name))
+                    name = name or self.lookup(r.name)
+                else:  # a datastore/broker never links to a source directory (an "EventBus" library)
+                    found = self.lookup(r.name)
+                    name = found if found and not self.nodes[found].discovered else None
+                    if name is None and r.name in self.nodes:
+                        name = f"{r.name}-{r.method.lower()}"
+                name = name or r.name
+                n = self.node(name)
+                if not n.discovered or r.kind != "service":
+                    n.kind = kinds.get(r.kind, NodeKind.SERVICE)
+                    n.tier = {"datastore": "data", "broker": "middleware", "gateway": "gateway"}.get(r.kind, n.tier)
+                    if r.method in protocols:
+                        n.protocol = protocols[r.method]
+                        if n.protocol == "redis":
+                            n.tier = "middleware"
+                self.add_alias(r.name, name)
+                n.location = n.location or (f.path, r.line)
+                n.attrs.setdefault("apphost", f"{f.path}:{r.line}")
+                node_of[key] = name
+            for ref in app.refs:
+                if ref.env_name and re.search(r"(?i)callback|client$", ref.env_name):
+                    continue  # a callback URL handed to the other side, not a call
+                s, t = node_of.get(ref.source), node_of.get(ref.target)
+                if s and t:
+                    self.add(s, t, None, None, Evidence(f.path, ref.line, "apphost", ref.method), ref.env_name or "")
+
     def run(self) -> None:
         self.dm = build_deployment(self.files, self.texts)
         self.diagnostics.extend(self.dm.diagnostics)
         self.build_nodes()
+        self.from_apphosts()
         self.collect_env()
         self.from_env()
         self.from_facts()
