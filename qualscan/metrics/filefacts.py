@@ -58,21 +58,40 @@ def imports_of(tree: ast.Module) -> list[dict[str, Any]]:
 def statement_lines(tree: ast.Module) -> list[int]:
     """Lines coverage.py calls executable statements (first line of each statement).
 
-    Docstrings are left out; a decorated definition counts on its first decorator line.
+    Docstrings are left out; a decorated definition counts on its first decorator line. Only
+    statement bodies are walked, never expressions.
     """
-    lines: set[int] = set()
-    docstrings: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, *_FUNCS, ast.ClassDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-                docstrings.add(id(first))
-        if isinstance(node, ast.stmt) and id(node) not in docstrings:
-            if isinstance(node, (*_FUNCS, ast.ClassDef)) and node.decorator_list:
-                lines.add(node.decorator_list[0].lineno)
-            else:
-                lines.add(node.lineno)
-    return sorted(lines)
+    lines: list[int] = []
+    stack: list[list[ast.stmt]] = [tree.body]
+    while stack:
+        body = stack.pop()
+        for node in body:
+            if isinstance(node, (*_FUNCS, ast.ClassDef)):
+                lines.append(node.decorator_list[0].lineno if node.decorator_list else node.lineno)
+                inner = node.body
+                if inner and _is_docstring(inner[0]):
+                    inner = inner[1:]
+                stack.append(inner)
+                continue
+            lines.append(node.lineno)
+            for name in _BODIES:
+                sub = getattr(node, name, None)
+                if sub:
+                    stack.append(sub)
+            for h in getattr(node, "handlers", None) or ():
+                stack.append(h.body)
+            for case in getattr(node, "cases", None) or ():
+                stack.append(case.body)
+    if tree.body and _is_docstring(tree.body[0]):
+        lines.remove(tree.body[0].lineno)
+    return sorted(set(lines))
+
+
+_BODIES = ("body", "orelse", "finalbody")
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
 def analyze_file_facts(path: str, text: str, tree: ast.Module, *, want_tokens: bool = True) -> dict[str, Any]:

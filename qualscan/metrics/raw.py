@@ -26,6 +26,7 @@ import io
 import keyword
 import token
 import tokenize
+from itertools import groupby
 from typing import Any
 
 _SKIP_CLONE = {
@@ -37,6 +38,7 @@ _SKIP_CLONE = {
     tokenize.ENDMARKER,
     tokenize.ENCODING,
 }
+_IGNORED = frozenset({tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, tokenize.ENCODING})
 _OPEN = {"(", "[", "{"}
 _CLOSE = {")", "]", "}"}
 
@@ -74,17 +76,16 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
     part_colon = -1  # index of the last ':' in the current part
     chunk_lloc = 0
     clone_chars: list[str] = []
-    runs: list[list[int]] = []
-    vocab = _VOCAB
+    token_rows: list[int] = []
+    add_char = clone_chars.append
+    add_row = token_rows.append
+    vocab_get = _VOCAB.get
     T_NAME, T_NUMBER, T_STRING, T_OP = tokenize.NAME, tokenize.NUMBER, tokenize.STRING, tokenize.OP
     T_COMMENT, T_NL, T_NEWLINE = tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE
-    T_INDENT, T_DEDENT, T_END, T_ENC = tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, tokenize.ENCODING
-    last_run_row = -1
-    for tok in tokenize.generate_tokens(iter(lines).__next__):
-        ttype = tok[0]
-        if ttype in (T_INDENT, T_DEDENT, T_END, T_ENC):
+    ignored = _IGNORED
+    for ttype, tstring, start, _end, _line in tokenize.generate_tokens(iter(lines).__next__):
+        if ttype in ignored:
             continue
-        tstring = tok[1]
         if ttype == T_COMMENT:
             n_comment += 1
             n_sig += 1
@@ -94,7 +95,7 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
         if ttype in (T_NL, T_NEWLINE):
             if ttype == T_NEWLINE or depth == 0:
                 # end of chunk
-                last_row = tok[2][0]
+                last_row = start[0]
                 if last_row < first_row:
                     last_row = first_row
                 nrows = last_row - first_row + 1
@@ -128,14 +129,15 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
         n_sig += 1
         if first_sig_type < 0:
             first_sig_type = ttype
+        add_row(start[0])
         if ttype == T_NAME:
-            ch = vocab.get(tstring, IDENT)
+            add_char(vocab_get(tstring, IDENT))
         elif ttype == T_NUMBER:
-            ch = NUMBER
+            add_char(NUMBER)
         elif ttype == T_STRING:
-            ch = STRING
+            add_char(STRING)
         else:
-            ch = vocab.get(tstring, "?")
+            add_char(vocab_get(tstring, "?"))
             if ttype == T_OP:
                 if tstring in _OPEN:
                     depth += 1
@@ -150,24 +152,11 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
                         chunk_lloc += 1
                     part_cnt = 0
                     part_colon = -1
-                    clone_chars.append(ch)
-                    row = tok[2][0]
-                    if row == last_run_row:
-                        runs[-1][1] += 1
-                    else:
-                        runs.append([row, 1])
-                        last_run_row = row
                     continue
                 elif tstring == ":":
                     part_colon = part_cnt
         part_cnt += 1
-        clone_chars.append(ch)
-        row = tok[2][0]
-        if row == last_run_row:
-            runs[-1][1] += 1
-        else:
-            runs.append([row, 1])
-            last_run_row = row
+    runs = [[row, sum(1 for _ in grp)] for row, grp in groupby(token_rows)]
     # trailing lines that produced no chunk end
     if first_row <= n_lines:
         ne = nonempty[n_lines] - nonempty[first_row - 1]
