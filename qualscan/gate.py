@@ -9,7 +9,8 @@ coverage files). The output is a ``GateVerdict`` whose ``to_json()`` goes into
 Conditions, each evaluated per service with ``[tool.qualscan.gate.services.NAME]`` overrides:
 
 * ``new_findings`` -- a finding in scope at or above ``fail_on``. In scope: not in the baseline (when
-  one is given) and on a changed line (in diff mode). ``new_findings_only = false`` puts every
+  one is given) and on a changed line (in diff mode; file-level findings reported on line 1, such
+  as QS311 oversized-file, when the file changed at all). ``new_findings_only = false`` puts every
   finding in scope.
 * ``complexity`` -- a *changed* function whose cyclomatic complexity is over ``max_cyclomatic`` or
   whose cognitive complexity is over ``max_cognitive``; with ``critical_services_only`` (default)
@@ -61,6 +62,8 @@ FREEZE_DEFAULTS: dict[str, Any] = {
     "critical_services_only": False,
 }
 FREEZE = "freeze"
+# file-level findings reported on line 1 (internals.md): in diff mode any change to the file touches them
+FILE_LEVEL_RULES = frozenset({"QS303", "QS307", "QS308", "QS311", "QS312"})
 
 
 class GateError(ValueError):
@@ -458,7 +461,11 @@ def evaluate(
     def in_scope(f: Finding) -> bool:
         if baseline is not None and f.fingerprint in baseline.findings:
             return False
-        return changed is None or _touches(changed, f.file, f.line, f.end_line)
+        if changed is None:
+            return True
+        if f.rule in FILE_LEVEL_RULES:
+            return bool(changed.get(f.file))
+        return _touches(changed, f.file, f.line, f.end_line)
 
     ordered = sorted(result.findings, key=lambda f: (-f.severity.rank, f.sort_key))
     new = [f for f in ordered if in_scope(f)]

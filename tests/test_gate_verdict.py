@@ -345,3 +345,11 @@ def test_new_qs101_in_a_critical_service_fails_the_sync_condition() -> None:
     assert [(i["file"], i["line"], i["rule"]) for i in items] == [(CK, 5, "QS101")]
     assert not verdict.passed
     assert verdict.reasons == ["1 new synchronous call(s) from a journey-critical service with no timeout"]
+
+
+def test_file_level_findings_count_when_their_file_changed_at_all() -> None:
+    oversized = finding("QS311", Severity.HIGH, CK, 1, "checkout", "fp-oversized")
+    on_line_1 = finding("QS101", Severity.HIGH, CT, 1, "catalog", "fp-ct-line1")
+    result = make_result((oversized, on_line_1))
+    verdict = evaluate(result, resolve_policy(Config()), changed={CK: frozenset({400}), CT: frozenset({2})})
+    assert [(i["file"], i["line"], i["rule"]) for i in cond(verdict, "new_findings")["items"]] == [(CK, 1, "QS311")]
