@@ -36,7 +36,7 @@ from radon.metrics import h_visit_ast, mi_compute
 from radon.visitors import Class, ComplexityVisitor, Function
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
+_COMPOUND: tuple[type, ...] = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 if hasattr(ast, "TryStar"):  # Python 3.11+
     _COMPOUND = (*_COMPOUND, ast.TryStar)
 
@@ -121,7 +121,7 @@ def cognitive(func: ast.AST) -> int:
             block(node.body, nesting + 1)
             block(node.orelse, nesting + 1)
         elif isinstance(node, _TRY):
-            block(node.body, nesting)
+            block(node.body, nesting)  # type: ignore[attr-defined]
             for h in node.handlers:  # type: ignore[attr-defined]
                 total += 1 + nesting
                 block(h.body, nesting + 1)

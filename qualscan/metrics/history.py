@@ -125,7 +125,7 @@ def change_coupling(
             continue
         for a, b in combinations(sorted(cs), 2):
             shared[(a, b)] += 1
-    out = []
+    out: list[dict[str, Any]] = []
     for (a, b), n in shared.items():
         ra, rb = revisions[a], revisions[b]
         if ra < min_revisions or rb < min_revisions or n < min_revisions:

@@ -123,6 +123,7 @@ def analyze_project(
     src_of = {f.path: f for f in py_files}
     service_of: dict[str, str | None] = {f.path: f.service for f in files}
     is_test = {f.path: f.is_test for f in files}
+    library_of = {f.path: getattr(f, "library", None) for f in files}
     facts = {p: file_facts[p] for p in sorted(file_facts) if p in src_of or p in service_of}
     critical = frozenset(critical_services) | frozenset(n for j in journeys for n in j.path)
 
@@ -177,14 +178,14 @@ def analyze_project(
     lib_files: dict[str, set[str]] = defaultdict(set)
     for p in facts:
         if service_of.get(p) is None and not is_test.get(p):
-            lib_files[_library_name(p, idx)].add(p)
+            lib_files[library_of.get(p) or _library_name(p, idx)].add(p)
     seen_cross: set[tuple[str, int, str]] = set()
     for e in edges:
         s_src, s_dst = service_of.get(e.source), service_of.get(e.target)
         if s_src is None or is_test.get(e.source):
             continue
         if s_dst is None:
-            lib_deps[s_src].add(_library_name(e.target, idx))
+            lib_deps[s_src].add(library_of.get(e.target) or _library_name(e.target, idx))
         elif s_dst != s_src:
             svc_deps[s_src].add(s_dst)
             key = (e.source, e.line, s_dst)
@@ -205,7 +206,7 @@ def analyze_project(
     for s, libs in lib_deps.items():
         for lib in libs:
             used_by[lib].add(s)
-    shared_libraries = [
+    shared_libraries: list[dict[str, Any]] = [
         {
             "name": lib,
             "files": len(lib_files.get(lib, ())),
@@ -214,7 +215,7 @@ def analyze_project(
         }
         for lib in sorted(set(lib_files) | set(used_by))
     ]
-    shared_libraries.sort(key=lambda r: (-len(list(r["used_by"])), str(r["name"])))
+    shared_libraries.sort(key=lambda r: (-len(r["used_by"]), r["name"]))
 
     # ---- clones (non-test files)
     streams = {
