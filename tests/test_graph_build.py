@@ -133,6 +133,7 @@ def test_compose_build_context_links_service_dir_and_depends_on_is_kept_apart() 
     assert names["web"].kind is NodeKind.GATEWAY  # FROM nginx
     assert edges(model) == {("web", "cart", "http", True)}
     assert model.depends_on_mismatches() == [("web", "mongo", "docker-compose.yml", 4)]
+    assert model.calls_without_depends_on() == [("web", "cart")]
 
 
 def test_network_policy_ingress_ingress_backends_and_nginx_gateway() -> None:

@@ -216,6 +216,7 @@ class GraphModel:
             data["depends_on_mismatch"] = [
                 {"source": s, "target": t, "file": f, "line": ln} for s, t, f, ln in self.depends_on_mismatches()
             ]
+            data["calls_without_depends_on"] = [{"source": s, "target": t} for s, t in self.calls_without_depends_on()]
             self._analyses = data
         return self._analyses
 
@@ -230,6 +231,18 @@ class GraphModel:
             if not (self.nx.has_edge(s, t) or self.nx.has_edge(t, s)):
                 out.append((s, t, d.file, d.line))
         return out
+
+    def calls_without_depends_on(self) -> list[tuple[str, str]]:
+        """Calls between two compose services of a project that declares no ``depends_on`` for them."""
+        declared = {(self.resolve_node(d.source), self.resolve_node(d.target)) for d in self.deployment.depends_on}
+        compose_nodes = {self.deployment.node(w) for w in self.deployment.compose_workloads} - {None}
+        if not self.deployment.depends_on:
+            return []
+        return sorted(
+            (e.source, e.target)
+            for e in self.edges
+            if e.source in compose_nodes and e.target in compose_nodes and (e.source, e.target) not in declared
+        )
 
     def peak_needed(self, base: int) -> int:
         return max(1, math.ceil(base * self.config.peak_factor))
