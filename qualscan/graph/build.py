@@ -752,13 +752,13 @@ def _expand_vars(raw: str, env: Mapping[str, tuple[str, str, int]]) -> str:
     return re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)][0] if m.group(1) in env else m.group(0), raw)
 
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/@:\s]*):[^/@\s]*@")
 _SECRET_PARAM = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)=([^&;\s]+)")
 
 
 def _short(value: str) -> str:
-    """Evidence text for reports: credentials in URLs (``user:pass@``, ``?password=``) are redacted."""
-    value = _SECRET_PARAM.sub(r"\1=***", _USERINFO.sub(r"\1***@", value))
+    """Evidence text for reports: passwords in URLs (``user:pass@``, ``?password=``) are redacted."""
+    value = _SECRET_PARAM.sub(r"\1=***", _USERINFO.sub(r"\1:***@", value))
     return value if len(value) <= 80 else value[:77] + "..."
 
 
