@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 from qualscan.model import Finding, Level, RuleInfo, ScanResult, Severity, jsonable
 
@@ -108,7 +109,7 @@ def build(result: ScanResult) -> dict[str, Any]:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": f.file, "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": {"uri": _uri(f.file), "uriBaseId": "%SRCROOT%"},
                         "region": _region(f),
                     }
                 }
@@ -127,7 +128,7 @@ def build(result: ScanResult) -> dict[str, Any]:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": d.file, "uriBaseId": "%SRCROOT%"},
+                            "artifactLocation": {"uri": _uri(d.file), "uriBaseId": "%SRCROOT%"},
                             "region": {"startLine": max(1, d.line)},
                         }
                     }
@@ -151,6 +152,11 @@ def build(result: ScanResult) -> dict[str, Any]:
     if result.event:
         run["properties"]["event"] = jsonable(dict(result.event))
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def _uri(path: str) -> str:
+    """A relative path as a URI reference (RFC 3986): spaces, ``<``, ``"``, ``%``, ``#``... percent-encoded."""
+    return quote(path, safe="/")
 
 
 def render(result: ScanResult, **options: Any) -> str:
