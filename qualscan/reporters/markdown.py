@@ -7,6 +7,7 @@ scanned repository is escaped so that it renders as text (no HTML, no table brea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,9 +18,18 @@ SEVERITY_MARK = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "�
 _MD_SPECIAL = "\\`*_[]|~"
 
 
+# C0/C1 control characters (terminal escape sequences) and bidirectional overrides ("Trojan Source"
+# spoofing) from the repository are shown as visible escapes, never passed through.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(s: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", s)
+
+
 def escape(text: object, limit: int = 300) -> str:
     """Escape Markdown/HTML metacharacters and flatten newlines (for table cells and inline text)."""
-    s = " ".join(str(text).split())
+    s = " ".join(_visible(str(text)).split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     out = []
@@ -39,7 +49,7 @@ def escape(text: object, limit: int = 300) -> str:
 
 def code(text: object) -> str:
     """Inline code span that survives any backticks in ``text``."""
-    s = " ".join(str(text).split()).replace("|", "\\|")
+    s = " ".join(_visible(str(text)).split()).replace("|", "\\|")
     fence = "`"
     while fence in s:
         fence += "`"
