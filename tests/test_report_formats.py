@@ -312,3 +312,41 @@ def test_html_layout_is_deterministic_and_tiered() -> None:
 def test_html_empty_result_renders() -> None:
     page = html.render(ScanResult("r", "0"))
     assert "No weak points" in page and "No findings." in page and "No services or dependencies found." in page
+
+
+# --- any repository text, every format ----------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+NASTY = st.text(
+    alphabet=st.sampled_from(list("<>&\"'`|*_[]()%:,\r\n\t\x00\x07\x1b\\/=; aZ0é☃\u2028\ud7ff\ufffe")), max_size=40
+) | st.sampled_from(["<script>alert(1)</script>", '" onerror="alert(1)', "]]></failure><x>", "%0A::error::x"])
+
+
+_VALIDATOR: list[jsonschema.Draft4Validator] = []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message=NASTY, path=NASTY, service=NASTY)
+def test_every_format_survives_any_repository_text(message: str, path: str, service: str) -> None:
+    if not _VALIDATOR:
+        _VALIDATOR.append(jsonschema.Draft4Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))))
+    sarif_validator = _VALIDATOR[0]
+    f = finding("QS101", "no-timeout", Severity.HIGH, path or "a.py", 3, message, service=service or None,
+                target=f"{service}->x" if service else None)
+    r = ranked(ScanResult("r", "0", findings=(f,), rules=RULES))
+    page = html.render(r)
+    parsed = _Collector()
+    parsed.feed(page)
+    tags = [t for t, _ in parsed.tags]
+    assert tags.count("script") == 1 and "x" not in tags and "img" not in tags
+    assert not [a for _, attrs in parsed.tags for a in attrs if a.startswith("on")]
+    ET.fromstring(junit.render(r).encode())
+    assert_valid_sarif(json.loads(sarif.render(r)), sarif_validator)
+    lines = github.render(r).split("\n")  # the runner reads commands line by line (LF)
+    assert len(lines) == 2 and lines[0].startswith("::error file=") and lines[1] == ""
+    md = markdown.render(r)
+    outside_code = re.sub(r"(`+).*?\1", "", md)  # GitHub renders code spans literally
+    assert "<script" not in outside_code and "<x>" not in outside_code and "\r" not in md
+    assert "\x1b" not in text.render(r)
