@@ -285,6 +285,9 @@ def config_from_table(table: Mapping[str, Any], *, source: str = "<config>") -> 
     for name, thresholds in table.get("grades", {}).items():
         if len(thresholds) != 4:
             problems.append(f"grades.{name}: expected 4 thresholds (A/B, B/C, C/D, D/E), got {len(thresholds)}")
+    for name, weight in sorted(table.get("scoring", {}).get("weights", {}).items()):
+        if weight < 0:
+            problems.append(f"scoring.weights.{name}: must be 0 or more, got {weight!r}")
     if table.get("max_file_size", 1) <= 0:
         problems.append("max_file_size: must be greater than 0")
     if table.get("jobs", 0) < 0:

@@ -161,6 +161,12 @@ def test_unknown_weight_names_are_config_errors() -> None:
     ]
 
 
+def test_negative_weights_are_config_errors() -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(b"[scoring.weights]\ncode = -1\ntier = 2\n")
+    assert exc.value.problems == ["scoring.weights.code: must be 0 or more, got -1"]
+
+
 def test_config_schema_knows_every_weight() -> None:
     assert sorted(SCHEMA["scoring"]["weights"]) == sorted(WEIGHT_NAMES)
 
