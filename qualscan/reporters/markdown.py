@@ -57,6 +57,12 @@ def code(text: object) -> str:
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
 def _event_line(result: ScanResult) -> str:
     ev = result.event or {}
     name = ev.get("name")
@@ -127,11 +133,15 @@ def render(result: ScanResult, **options: Any) -> str:
         else "**No findings.**"
     )
     lines.append(
-        f"{len(result.weak_points)} weak points · {len(result.services)} services · "
-        f"{len(result.edges)} dependencies · {len(result.diagnostics)} diagnostics"
+        " · ".join(
+            _plural(len(items), word)
+            for items, word in ((result.weak_points, "weak point"), (result.services, "service"),
+                                (result.edges, "dependency"), (result.diagnostics, "diagnostic"))
+        )
     )
     if result.weak_points:
-        lines += ["", f"### Top {min(top, len(result.weak_points))} weak points", ""]
+        n = min(top, len(result.weak_points))
+        lines += ["", f"### Top {n} weak point{'s' if n != 1 else ''}", ""]
         lines.append("| # | weak point | kind | score | impact × likelihood | fix |")
         lines.append("|---:|---|---|---:|---|---|")
         for wp in result.weak_points[:top]:
