@@ -18,6 +18,7 @@ import socket
 import struct
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,9 +224,13 @@ class PageRun:
 
 
 def _open(browser: str, path: Path, *, javascript: bool = True) -> PageRun:
-    req = urllib.request.Request(f"{browser}/json/new?about:blank", method="PUT")
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
-        target = json.loads(resp.read())
+    try:  # Chromium >= 111 wants PUT for /json/new; older ones answer GET
+        req = urllib.request.Request(f"{browser}/json/new?about:blank", method="PUT")
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+            target = json.loads(resp.read())
+    except urllib.error.HTTPError:
+        with urllib.request.urlopen(f"{browser}/json/new?about:blank", timeout=10) as resp:  # noqa: S310
+            target = json.loads(resp.read())
     ws = WebSocket(target["webSocketDebuggerUrl"])
     cdp = CDP(ws)
     for domain in ("Page", "Network", "Runtime", "Log"):

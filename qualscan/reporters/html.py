@@ -380,7 +380,9 @@ def build_context(result: ScanResult, **options: Any) -> dict[str, Any]:
             "level": list(Severity)[worst].value if worst >= 0 else "medium",
             "impact_parts": impact_parts,
             "likelihood_parts": like_parts,
-            "anchor": anchors.get(wp.target, ""),
+            # an edge links to its caller's scorecard, a file or function to its service's
+            "anchor": anchors.get(wp.target.split("->", 1)[0].strip() if wp.kind == "edge" else wp.target)
+            or next((anchors[f.service] for f in fs if f.service in anchors), ""),
         }
 
     journeys = []
