@@ -327,6 +327,10 @@ _ENV_DEFAULT = [
 ]
 
 
+# a line can only match an env-default pattern if it holds one of these (lower-cased)
+_ENV_TRIGGERS = ("env", "${", "host", "addr", "server", "endpoint", "data source")
+
+
 def scan_text(text: str) -> dict[str, Any]:
     """URL / host:port literals and env defaults in any text (line-aware)."""
     urls: list[dict[str, Any]] = []
@@ -340,10 +344,12 @@ def scan_text(text: str) -> dict[str, Any]:
         if ":" in line:
             for m in _HOSTPORT_LIT.finditer(line):
                 urls.append({"value": m.group(1), "line": i})
-        for rx in _ENV_DEFAULT:
-            for m in rx.finditer(line):
-                groups = [g for g in m.groups() if g is not None]
-                if len(groups) >= 2:
-                    env.append({"name": groups[0], "default": groups[-1], "line": i})
+        low = line.lower()
+        if any(t in low for t in _ENV_TRIGGERS):
+            for rx in _ENV_DEFAULT:
+                for m in rx.finditer(line):
+                    groups = [g for g in m.groups() if g is not None]
+                    if len(groups) >= 2:
+                        env.append({"name": groups[0], "default": groups[-1], "line": i})
     # a URL literal's own env-default duplicate is harmless: edges are merged by (source, target)
     return {"env": env, "urls": urls, "clients": [], "topics": []}
