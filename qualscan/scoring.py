@@ -67,7 +67,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qualscan.config import Config
@@ -557,24 +557,7 @@ def rank(result: ScanResult, config: Config) -> tuple[WeakPoint, ...]:
         scored.append((round(score, 9), kind_pos, target, wp))
 
     scored.sort(key=lambda t: (-t[0], t[1], t[2]))
-    out = []
-    for i, (_, _, _, wp) in enumerate(scored, start=1):
-        out.append(
-            WeakPoint(
-                rank=i,
-                target=wp.target,
-                kind=wp.kind,
-                score=wp.score,
-                impact=wp.impact,
-                likelihood=wp.likelihood,
-                reasons=wp.reasons,
-                findings=wp.findings,
-                journeys=wp.journeys,
-                fix=wp.fix,
-                breakdown=wp.breakdown,
-            )
-        )
-    return tuple(out)
+    return tuple(replace(wp, rank=i) for i, (_, _, _, wp) in enumerate(scored, start=1))
 
 
 # --- helpers shared by the reporters (pure, model-only) -----------------------------------------
