@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +100,50 @@ def test_same_as_a_full_walk_on_real_code(root: str) -> None:
         assert imported_modules(tree) == reference_imports(tree), path
         checked += 1
     assert checked > 0
+
+
+# --- the per-file cache, format 2 (checksum over the stored bytes, no re-serialisation) -------------
+
+
+def _cache(tmp_path: Path) -> Any:
+    from qualscan.config import Config
+    from qualscan.engine.cache import Cache
+
+    return Cache(tmp_path / "cache", Config())
+
+
+def test_cache_round_trip_and_tampering(tmp_path: Path) -> None:
+    cache = _cache(tmp_path)
+    key = cache.key("app/x.py", "0" * 64, {"service": "app"})
+    payload = {"path": "app/x.py", "hits": [{"line": 3, "rule": "QS101"}], "metrics": {"n": 1.5, "u": "é"}}
+    cache.put(key, payload)
+    assert cache.get(key) == payload and cache.hits == 1
+    file = tmp_path / "cache" / key[:2] / f"{key}.json"
+    head, _, body = file.read_bytes().partition(b"\n")
+    assert json.loads(head)["format"] == 2 and json.loads(body) == payload
+    # a changed payload byte, a foreign key, an old-format entry, garbage: all misses, never errors
+    file.write_bytes(head + b"\n" + body.replace(b"QS101", b"QS102"))
+    assert cache.get(key) is None
+    other = cache.key("app/y.py", "1" * 64, {})
+    cache.put(other, payload)
+    file.write_bytes((tmp_path / "cache" / other[:2] / f"{other}.json").read_bytes())
+    assert cache.get(key) is None
+    file.write_text(json.dumps({"key": key, "check": "x", "payload": payload}))
+    assert cache.get(key) is None
+    file.write_bytes(b"\xff\xfe\x00garbage")
+    assert cache.get(key) is None
+    assert cache.rejected == 4
+    cache.put(key, payload)  # rewritten
+    assert cache.get(key) == payload
+
+
+def test_cache_entry_symlinked_out_is_not_read(tmp_path: Path) -> None:
+    cache = _cache(tmp_path)
+    key = cache.key("app/x.py", "2" * 64, {})
+    cache.put(key, {"path": "app/x.py"})
+    file = tmp_path / "cache" / key[:2] / f"{key}.json"
+    planted = tmp_path / "planted.json"
+    planted.write_bytes(file.read_bytes())
+    file.unlink()
+    os.symlink(planted, file)
+    assert cache.get(key) is None

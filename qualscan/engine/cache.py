@@ -5,6 +5,10 @@ Entries are JSON (never pickle: a scanned repository could plant a cache file), 
 facts, the qualscan version and every setting that changes a per-file outcome (enabled rules, their
 options, metric settings). Each entry stores its own key and a checksum of its payload; an entry
 whose key or checksum does not match, or that does not parse, is ignored and rewritten.
+
+Entry layout (format 2, issue #8 perf): one JSON header line ``{"check", "format", "key"}`` then the
+payload's JSON bytes; the checksum is the SHA-256 of those bytes, so a read verifies it without
+re-serialising the payload (that re-serialisation was ~35% of a warm Django re-scan's cache time).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from qualscan import __version__
 from qualscan.config import Config
 from qualscan.engine.registry import enabled_rules, rule_options
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def settings_digest(config: Config) -> str:
@@ -53,6 +57,7 @@ class Cache:
         self.misses = 0
         self.rejected = 0
         self.write_errors = 0
+        self._dir_ok: dict[str, bool] = {}  # two-hex subdirectory -> resolves inside the cache (perf)
 
     def key(self, path: str, content_sha: str, facts: Mapping[str, Any]) -> str:
         return entry_key(self.settings, path, content_sha, facts)
@@ -67,26 +72,38 @@ class Cache:
         except (OSError, RuntimeError):
             return False
 
+    def _subdir_inside(self, file: Path) -> bool:
+        """``_inside`` for the entry's subdirectory, resolved once per run (perf: resolving every entry
+        path cost ~13% of a warm re-scan); the entry file itself is opened with O_NOFOLLOW."""
+        ok = self._dir_ok.get(file.parent.name)
+        if ok is None:
+            ok = self._dir_ok[file.parent.name] = self._inside(file.parent)
+        return ok
+
     def get(self, key: str) -> dict[str, Any] | None:
         file = self._file(key)
-        if not self._inside(file):
+        if not self._subdir_inside(file):
             self.rejected += 1
             self.misses += 1
             return None
         try:
-            raw = file.read_bytes()
+            fd = os.open(file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # a symlinked entry: ELOOP
+            with os.fdopen(fd, "rb") as fh:
+                raw = fh.read()
         except OSError:
             self.misses += 1
             return None
         try:
-            entry = json.loads(raw)
-            payload = entry["payload"]
+            head, _, body = raw.partition(b"\n")
+            entry = json.loads(head)
             ok = (
-                entry.get("key") == key
-                and entry.get("check") == _checksum(payload)
-                and isinstance(payload, dict)
+                entry.get("format") == CACHE_FORMAT
+                and entry.get("key") == key
+                and entry.get("check") == hashlib.sha256(body).hexdigest()
             )
-        except (ValueError, KeyError, TypeError):
+            payload = json.loads(body) if ok else None
+            ok = ok and isinstance(payload, dict)
+        except (ValueError, KeyError, TypeError, AttributeError):
             ok = False
             payload = None
         if not ok:
@@ -98,15 +115,16 @@ class Cache:
 
     def put(self, key: str, payload: dict[str, Any]) -> None:
         file = self._file(key)
-        entry = {"key": key, "check": _checksum(payload), "payload": payload}
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        head = json.dumps({"check": hashlib.sha256(body).hexdigest(), "format": CACHE_FORMAT, "key": key}).encode()
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
             if not self._inside(file.parent):
                 self.write_errors += 1
                 return
             fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh, separators=(",", ":"), sort_keys=True)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(head + b"\n" + body)
             os.replace(tmp, file)
         except OSError:
             self.write_errors += 1
@@ -120,7 +138,3 @@ class Cache:
                 gi.write_text("# created by qualscan\n*\n", encoding="utf-8")
         except OSError:
             self.write_errors += 1
-
-
-def _checksum(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
