@@ -131,7 +131,7 @@ class _Uses(ast.NodeVisitor):
 
 def _is_registration(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     name = func.name.lower()
-    if "register" in name or name.startswith(("_register", "add_", "setup", "init", "configure", "load")):
+    if "register" in name or name.startswith(("_register", "add_", "setup", "init", "__init__", "configure", "load")):
         return True
     # decorators that register what they wrap: return their argument or an inner function
     return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in func.body)
@@ -144,7 +144,8 @@ class UnboundedInProcessCache(PythonRule):
     `@functools.cache` on methods (they also keep every `self` alive), and module-level dicts
     that functions fill with computed keys (`CACHE[key] = value`, `setdefault`) but never remove
     from (`pop`, `del`, `clear`). Reported on the decorator or the dict's assignment line.
-    Registries filled by `register*`/decorator functions at import time are not reported.
+    Registries filled by `register*`/decorator functions or constructors are not reported, nor
+    caches the code empties itself (`method.cache_clear()`) or keyed by class (`cls`).
 
     ## Why it matters during a sales peak
     Every distinct key (user, cart, product, session) adds an entry that is never freed. Memory
@@ -181,6 +182,8 @@ class UnboundedInProcessCache(PythonRule):
         "HANDLERS = {}\n\ndef register(name):\n    def deco(fn):\n        HANDLERS[name] = fn\n        return fn\n    return deco\n",
         "SEEN = {}\n\ndef add(k, v):\n    SEEN[k] = v\n\ndef drop(k):\n    SEEN.pop(k, None)\n",
         "CONFIG = {}\n\ndef f():\n    CONFIG['mode'] = 'x'\n",
+        "import functools\n\nclass Apps:\n    @functools.cache\n    def get_models(self, x):\n        return x\n\n"
+        "    def clear(self):\n        self.get_models.cache_clear()\n",
     ]
     INVALID = [
         "from functools import lru_cache\n\nclass Catalog:\n    @lru_cache(maxsize=None)  # qualscan: expect[QS115]\n"
@@ -206,6 +209,11 @@ class UnboundedInProcessCache(PythonRule):
                         isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod") for d in item.decorator_list
                     ):
                         continue
+                    args = item.args.posonlyargs + item.args.args
+                    if args and args[0].arg == "cls":
+                        continue  # a per-class cache: bounded by the number of classes
+                    if f"{item.name}.cache_clear(" in ctx.text:
+                        continue  # the code empties it itself
                     for dec in item.decorator_list:
                         if _unbounded_cache_decorator(dec, aliases):
                             yield Hit(
