@@ -350,3 +350,11 @@ def test_every_format_survives_any_repository_text(message: str, path: str, serv
     outside_code = re.sub(r"(`+).*?\1", "", md)  # GitHub renders code spans literally
     assert "<script" not in outside_code and "<x>" not in outside_code and "\r" not in md
     assert "\x1b" not in text.render(r)
+
+
+@pytest.mark.parametrize("module", [html, sarif, markdown, text, github, junit], ids=lambda m: m.__name__)
+def test_output_is_deterministic(module: Any) -> None:
+    r = ranked(with_diag(shop_result(hostile=True)))
+    shuffled = dataclasses.replace(r, findings=tuple(reversed(r.findings)), services=tuple(reversed(r.services)),
+                                   edges=tuple(reversed(r.edges)))
+    assert module.render(r) == module.render(r) == module.render(shuffled)
