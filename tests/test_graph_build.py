@@ -243,3 +243,19 @@ def test_telemetry_exports_are_not_calls() -> None:
     )
     assert edges(model) == set()
     assert {s.name for s in model.services} == {"cart", "otel-collector", "jaeger"}
+
+
+def test_host_port_to_a_service_that_runs_a_grpc_server_is_grpc() -> None:
+    server_go = "package main\n\nfunc main() {\n\tsrv := grpc.NewServer()\n\tpb.RegisterCurrencyServiceServer(srv, s)\n}\n"
+    model = graph_of(
+        {
+            "src/currency/go.mod": "module currency\n",
+            "src/currency/main.go": server_go,
+            "src/email/requirements.txt": "flask\n",
+            "src/email/app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "k8s/front.yaml": deployment("front", env={"CURRENCY_ADDR": "currency:7000", "EMAIL_ADDR": "email:8080"}),
+            "k8s/currency.yaml": deployment("currency"),
+            "k8s/email.yaml": deployment("email"),
+        }
+    )
+    assert edges(model) == {("front", "currency", "grpc", True), ("front", "email", "http", True)}

@@ -238,6 +238,7 @@ class Builder:
         self.raw: list[RawEdge] = []
         self.diagnostics: list[Diagnostic] = []
         self.dm: DeploymentModel = DeploymentModel()
+        self.other_facts: dict[str, dict[str, Any]] = {}
 
     # -- nodes ---------------------------------------------------------------------------------
     def add_alias(self, alias: str, node: str) -> None:
@@ -527,6 +528,8 @@ class Builder:
             return "grpc", True
         if "GRPC" in env_name.upper():
             return "grpc", True
+        if n.attrs.get("serves_grpc") and not re.search(r"URL|URI|HTTP|ENDPOINT", env_name.upper()) and proto is None:
+            return "grpc", False  # host:port to a service whose code runs a gRPC server
         if proto:
             return proto, True
         if n.ports and all("grpc" in pn.lower() for pn in n.ports.values() if pn) and any(n.ports.values()):
@@ -580,12 +583,12 @@ class Builder:
                 continue
             self._facts(owner, path, facts, allow_external=True)
         for f in self.files:
-            if f.kind is not FileKind.OTHER_SOURCE or f.is_test or f.path not in self.texts:
+            if f.path not in self.other_facts:
                 continue
             owner = self.owner_of_file(f.path, f)
             if owner is None:
                 continue
-            self._facts(owner, f.path, scan_text(decode(self.texts[f.path])), allow_external=False)
+            self._facts(owner, f.path, self.other_facts[f.path], allow_external=False)
 
     def _facts(self, owner: str, path: str, facts: Mapping[str, Any], *, allow_external: bool) -> None:
         env = self.nodes[owner].env
@@ -734,11 +737,24 @@ class Builder:
                 if s and t:
                     self.add(s, t, None, None, Evidence(f.path, ref.line, "apphost", ref.method), ref.env_name or "")
 
+    def scan_sources(self) -> None:
+        """Facts of every non-Python source once; nodes that serve gRPC are marked."""
+        by_path = {f.path: f for f in self.files}
+        for f in self.files:
+            if f.kind is FileKind.OTHER_SOURCE and not f.is_test and f.path in self.texts:
+                self.other_facts[f.path] = scan_text(decode(self.texts[f.path]))
+        for path, facts in [*self.python_facts.items(), *self.other_facts.items()]:
+            if isinstance(facts, dict) and "grpc" in facts.get("serves", ()):
+                owner = self.owner_of_file(path, by_path.get(path))
+                if owner:
+                    self.nodes[owner].attrs["serves_grpc"] = True
+
     def run(self) -> None:
         self.dm = build_deployment(self.files, self.texts)
         self.diagnostics.extend(self.dm.diagnostics)
         self.build_nodes()
         self.from_apphosts()
+        self.scan_sources()
         self.collect_env()
         self.from_env()
         self.from_facts()

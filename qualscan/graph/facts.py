@@ -24,6 +24,12 @@ import ast
 import re
 from typing import Any
 
+# a gRPC server in any of the usual languages (Python, Go, Java, C#, Node, Rust, Ruby, C++)
+GRPC_SERVER = re.compile(
+    r"grpc\.server\(|grpc\.aio\.server\(|add_\w+Servicer_to_server|grpc\.NewServer\(|ServerBuilder\.forPort|"
+    r"MapGrpcService|new grpc\.Server\(|tonic::transport::Server|GRPC::RpcServer|grpc::ServerBuilder|"
+    r"Register\w+Server\(|NettyServerBuilder"
+)
 URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s]+$")
 HOSTPORT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]*:\d{2,5}(/.*)?$")
 
@@ -295,7 +301,8 @@ def python_facts(path: str, text: str, tree: ast.Module) -> dict[str, Any]:
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
             col.names.setdefault(node.target.id, node.value)
     col.visit(tree)
-    return {"env": col.env, "urls": col.urls, "clients": col.clients, "topics": col.topics}
+    serves = ["grpc"] if GRPC_SERVER.search(text) else []
+    return {"env": col.env, "urls": col.urls, "clients": col.clients, "topics": col.topics, "serves": serves}
 
 
 # --- language-agnostic scan -----------------------------------------------------------------------
@@ -352,4 +359,5 @@ def scan_text(text: str) -> dict[str, Any]:
                     if len(groups) >= 2:
                         env.append({"name": groups[0], "default": groups[-1], "line": i})
     # a URL literal's own env-default duplicate is harmless: edges are merged by (source, target)
-    return {"env": env, "urls": urls, "clients": [], "topics": []}
+    serves = ["grpc"] if GRPC_SERVER.search(text) else []
+    return {"env": env, "urls": urls, "clients": [], "topics": [], "serves": serves}
