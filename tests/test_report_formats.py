@@ -147,7 +147,7 @@ def test_junit_per_rule() -> None:
     root = ET.fromstring(junit.render(r).encode())
     assert root.tag == "testsuites"
     assert root.get("failures") == str(len(r.findings))
-    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    suites = {s.get("name", ""): s for s in root.findall("testsuite")}
     assert sorted(suites) == [f"{x.code} {x.name}" for x in RULES]
     qs101 = suites["QS101 no-timeout"]
     assert qs101.get("tests") == "4" and qs101.get("failures") == "4"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from test_scoring_data import RULES, finding, shop_findings, shop_result, svc
 
 from qualscan.config import SCHEMA, Config, ConfigError, parse_config
-from qualscan.model import Confidence, Journey, NodeKind, ScanResult, Severity
+from qualscan.model import Confidence, Journey, NodeKind, ScanResult, Severity, WeakPoint
 from qualscan.scoring import (
     WEIGHT_NAMES,
     ScoringError,
@@ -27,7 +27,7 @@ from qualscan.scoring import (
 CFG = Config()
 
 
-def by_target(result: ScanResult, config: Config = CFG) -> dict[str, object]:
+def by_target(result: ScanResult, config: Config = CFG) -> dict[str, WeakPoint]:
     return {wp.target: wp for wp in rank(result, config)}
 
 
@@ -215,10 +215,11 @@ def test_ties_broken_by_kind_then_name() -> None:
 
 def test_weakest_link_of_journeys() -> None:
     r = dataclasses.replace(shop_result(), weak_points=rank(shop_result(), CFG))
-    browse, checkout = r.journeys
-    assert weakest_link(r, browse).target == "postgres"
-    j = Journey("pay", ("checkout", "payment"))
-    assert weakest_link(r, j).target == "checkout->payment"
+    browse, _checkout = r.journeys
+    link = weakest_link(r, browse)
+    assert link is not None and link.target == "postgres"
+    link = weakest_link(r, Journey("pay", ("checkout", "payment")))
+    assert link is not None and link.target == "checkout->payment"
     assert weakest_link(r, Journey("none", ("nowhere",))) is None
 
 
