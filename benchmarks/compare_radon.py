@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -83,7 +84,9 @@ def one_file(args: tuple[str, str]) -> tuple[str, dict[str, Any] | None]:
 CONFIG = Config()
 
 
-def metrics_pass(root: Path, files: list[str], jobs: int) -> tuple[float, dict[str, dict[str, Any]], Any]:
+def metrics_pass(root: Path, files: list[str], jobs: int) -> tuple[float, float, dict[str, dict[str, Any]], Any]:
+    """(wall seconds, CPU seconds of this process and its workers, per-file facts, ProjectMetrics)."""
+    c0 = time.process_time() + _children_cpu()
     t0 = time.perf_counter()
     facts: dict[str, dict[str, Any]] = {}
     tasks = [(str(root), rel) for rel in files]
@@ -102,13 +105,20 @@ def metrics_pass(root: Path, files: list[str], jobs: int) -> tuple[float, dict[s
         config=CONFIG, files=sources, services=(), file_facts=facts, git_log=None, git_problem="benchmark",
         coverage=(), journeys=(), critical_services=frozenset(),
     )
-    return time.perf_counter() - t0, facts, pm
+    return time.perf_counter() - t0, time.process_time() + _children_cpu() - c0, facts, pm
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, Any]:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of the child, parsed JSON output)."""
+    c0 = _children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True)
-    return time.perf_counter() - t0, json.loads(proc.stdout)
+    return time.perf_counter() - t0, _children_cpu() - c0, json.loads(proc.stdout)
 
 
 def radon_functions(cc: dict[str, Any]) -> dict[tuple[str, int], int]:
@@ -136,16 +146,25 @@ def main() -> int:
     lines = sum((root / f).read_bytes().count(b"\n") for f in files)
     print(f"corpus: Django {VERSION} sdist, {len(files)} .py files, {lines} lines; {os.cpu_count()} cores")
 
-    t_cc, cc = timed(["radon", "cc", "-s", "-j", "."], root)
-    print(f"radon cc -s -j           {t_cc:7.2f} s")
-    t_mi, mi = (None, {}) if args.skip_radon_mi else timed(["radon", "mi", "-j", "."], root)
-    if t_mi is not None:
-        print(f"radon mi -j              {t_mi:7.2f} s")
-    t1, facts, pm = metrics_pass(root, files, 1)
-    print(f"qualscan metrics, 1 proc {t1:7.2f} s  (ratio to radon cc: {t1 / t_cc:.2f})")
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    t_cc, c_cc, cc = timed(["radon", "cc", "-s", "-j", "."], root)
+    print(f"radon cc -s -j            wall {t_cc:7.2f} s   cpu {c_cc:7.2f} s")
+    mi: dict[str, Any] = {}
+    if not args.skip_radon_mi:
+        t_mi, c_mi, mi = timed(["radon", "mi", "-j", "."], root)
+        print(f"radon mi -j               wall {t_mi:7.2f} s   cpu {c_mi:7.2f} s")
+    t1, c1, facts, pm = metrics_pass(root, files, 1)
+    print(
+        f"qualscan metrics, 1 proc  wall {t1:7.2f} s   cpu {c1:7.2f} s   "
+        f"(wall ratio to radon cc {t1 / t_cc:.2f}, cpu ratio {c1 / c_cc:.2f})"
+    )
     if args.jobs > 1:
-        tn, _, _ = metrics_pass(root, files, args.jobs)
-        print(f"qualscan metrics, {args.jobs} proc {tn:7.2f} s  (ratio to radon cc: {tn / t_cc:.2f})")
+        tn, cn, _, _ = metrics_pass(root, files, args.jobs)
+        print(
+            f"qualscan metrics, {args.jobs} procs wall {tn:7.2f} s   cpu {cn:7.2f} s   "
+            f"(wall ratio to radon cc {tn / t_cc:.2f})"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(
         f"  project pass output: {len(pm.functions)} functions, {len(pm.modules)} modules, "
         f"{len(pm.import_cycles)} import cycles to break, {len(pm.clones)} clone groups"

@@ -36,6 +36,7 @@ from radon.metrics import h_visit_ast, mi_compute
 from radon.visitors import Class, ComplexityVisitor, Function
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.alias, ast.arg})
 _COMPOUND: tuple[type, ...] = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 if hasattr(ast, "TryStar"):  # Python 3.11+
     _COMPOUND = (*_COMPOUND, ast.TryStar)
@@ -71,25 +72,37 @@ def cognitive(func: ast.AST) -> int:
         if node is None:
             return
         stack: list[tuple[ast.AST, int]] = [(node, nesting)]
+        push = stack.append
         while stack:
             n, lvl = stack.pop()
-            if isinstance(n, ast.BoolOp):
+            t = type(n)
+            if t in _LEAVES:
+                continue
+            if t is ast.BoolOp:
                 total += boolops(n, None)
                 # walk operands for ternaries/lambdas, but do not re-count nested BoolOps
-                for sub in _flatten_boolop(n):
-                    stack.append((sub, lvl))
+                for sub in _flatten_boolop(n):  # type: ignore[arg-type]
+                    push((sub, lvl))
                 continue
-            if isinstance(n, ast.IfExp):
+            if t is ast.IfExp:
                 total += 1 + lvl
-                stack.append((n.test, lvl))
-                stack.append((n.body, lvl + 1))
-                stack.append((n.orelse, lvl + 1))
+                push((n.test, lvl))  # type: ignore[attr-defined]
+                push((n.body, lvl + 1))  # type: ignore[attr-defined]
+                push((n.orelse, lvl + 1))  # type: ignore[attr-defined]
                 continue
-            if isinstance(n, ast.Lambda):
-                stack.append((n.body, lvl + 1))
+            if t is ast.Lambda:
+                push((n.body, lvl + 1))  # type: ignore[attr-defined]
                 continue
-            for child in ast.iter_child_nodes(n):
-                stack.append((child, lvl))
+            for name in n._fields:
+                if name == "ctx":
+                    continue
+                v = getattr(n, name, None)
+                if type(v) is list:
+                    for x in v:
+                        if isinstance(x, ast.AST):
+                            push((x, lvl))
+                elif isinstance(v, ast.AST):
+                    push((v, lvl))
 
     def block(stmts: list[ast.stmt], nesting: int) -> None:
         for s in stmts:
