@@ -402,6 +402,8 @@ def build_context(result: ScanResult, **options: Any) -> dict[str, Any]:
         elif f.target and "->" not in f.target:
             findings_by_service[f.target].append(f)
     matrix = quality_matrix(result)
+    raw_services = result.metrics.get("services") if result.metrics else None
+    per_service_metrics: Mapping[str, Any] = raw_services if isinstance(raw_services, Mapping) else {}
     matrix_by_service = {row["service"]: row for row in matrix}
     cards = []
     for s in sorted(result.services, key=lambda s: (wp_by_target[s.name].rank if s.name in wp_by_target
@@ -417,6 +419,14 @@ def build_context(result: ScanResult, **options: Any) -> dict[str, Any]:
             if keyname in attrs and attrs[keyname] is not None:
                 v = attrs[keyname]
                 facts.append((label, ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v))
+        svc_metrics = per_service_metrics.get(s.name)
+        if isinstance(svc_metrics, Mapping):
+            for label, keyname in (("files", "files"), ("SLOC", "sloc"), ("functions", "functions"),
+                                   ("max cyclomatic", "max_cyclomatic"), ("max cognitive", "max_cognitive"),
+                                   ("hotspots", "hotspots"), ("commits", "commits")):
+                v = svc_metrics.get(keyname)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    facts.append((label, v))
         cards.append({
             "s": s,
             "anchor": anchors.get(s.name, ""),
