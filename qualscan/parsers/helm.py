@@ -352,8 +352,24 @@ def _eval_pipeline(tokens: list[tuple[str, str]], dot: Any, ctx: _Ctx) -> Any:
     return result
 
 
+# Each parenthesis level rescans the rest of the expression (and recurses): ``{{ ((((...`` 50,000 deep
+# cost 19 s and then a RecursionError. Real templates nest a few levels.
+MAX_EXPR_DEPTH = 32
+
+
 def evaluate(expr: str, dot: Any, ctx: _Ctx) -> Any:
     tokens = _tokens(expr)
+    depth = deepest = 0
+    for kind, _ in tokens:
+        if kind == "lp":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif kind == "rp":
+            depth -= 1
+    if deepest > MAX_EXPR_DEPTH:
+        what = f"expression nested deeper than {MAX_EXPR_DEPTH} parentheses"
+        ctx.unresolved.append(what)
+        return _Unresolved(what)
     # variable assignment: $x := pipeline
     if len(tokens) >= 2 and tokens[0][1].startswith("$") and tokens[1][0] == "assign":
         ctx.vars[tokens[0][1]] = _eval_pipeline(tokens[2:], dot, ctx)
