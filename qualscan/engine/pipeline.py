@@ -392,7 +392,10 @@ def _run_tasks(
     if jobs > 1 and len(pending) >= POOL_MIN_FILES:
         ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker, initargs=(config,)) as pool:
-            chunk = max(1, min(32, len(pending) // (jobs * 8) or 1))
+            # biggest files first, small chunks: no worker is left with one huge file at the end
+            # (results are keyed by path and sorted below, so the order never shows; issue #8)
+            pending.sort(key=lambda tk: (-len(tk[0].data), tk[0].path))
+            chunk = max(1, min(8, len(pending) // (jobs * 16) or 1))
             for (task, key), out in zip(pending, pool.map(run_task, [t for t, _ in pending], chunksize=chunk)):
                 results[task.path] = out
                 if cache and key:
