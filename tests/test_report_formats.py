@@ -223,9 +223,10 @@ def test_text_plain_when_not_a_tty() -> None:
 
 
 def test_text_neutralises_terminal_escapes() -> None:
-    f = finding("QS101", "no-timeout", Severity.HIGH, "a.py", 1, "clear\x1b[2J screen")
+    f = finding("QS101", "no-timeout", Severity.HIGH, "a.py", 1, "clear\x1b[2J screen \u202egnp.exe")
     out = text.render(ScanResult("r", "0", findings=(f,)))
-    assert "\x1b" not in out and "clear\\x1b[2J screen" in out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "clear\\x1b[2J screen \\u202egnp.exe" in out
 
 
 def test_text_colour_on_request() -> None:

@@ -29,12 +29,18 @@ SEVERITY_STYLE = {
     "info": "dim",
 }
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls (ANSI escapes) and bidirectional overrides ("Trojan Source") are shown escaped
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def safe(value: object) -> Text:
     """Repository text as a rich ``Text``: no markup, control characters (ANSI escapes) made visible."""
-    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value)))
+    return Text(_CONTROL.sub(_escape_char, str(value)))
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def render(result: ScanResult, **options: Any) -> str:
