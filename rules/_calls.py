@@ -200,6 +200,8 @@ class Client:
     is_async: bool = False
     fixable: bool = False  # the constructor itself can take a timeout keyword (QS101 autofix target)
     uses: int = 0
+    name: str | None = None  # first name it is bound to (SESSION, self._http, s)
+    scope: str = "<module>"  # qualname of the function it is built in
 
 
 @dataclass
@@ -787,6 +789,9 @@ class _Resolver:
                 if client is not None:
                     scope = self.scope_for(name, stack, self.class_of(stack))
                     self.bindings.setdefault((scope, name), client)
+                    if client.name is None and client.node is not None and _unwrap(value) is client.node:
+                        client.name = name
+                        client.scope = _func_qualname(stack)
                 elif isinstance(value, cst.Call):
                     names = self.fc.qualified(value.func)
                     if names & BREAKER_TYPES:
@@ -1028,6 +1033,15 @@ class _Resolver:
                     bound.default_timeout = "value"
 
 
+def _unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr.expression if isinstance(expr, cst.Await) else expr
+
+
+def _func_qualname(stack: Sequence[Any]) -> str:
+    funcs = [f for f in stack if isinstance(f, FuncFrame)]
+    return funcs[-1].qualname if funcs else "<module>"
+
+
 # --- building call sites -----------------------------------------------------------------------
 
 
@@ -1120,6 +1134,8 @@ def _build_sites(fc: FileCalls, res: _Resolver) -> None:
                     if b.node is call:
                         client = b
                         break
+                if client.name is None:
+                    client.scope = _func_qualname(raw.stack)
                 seen_clients[id(call)] = client
             continue
         # 3. operations on resolved clients
@@ -1551,7 +1567,9 @@ def client_hit(client: Client, message: str, **details: Any) -> Hit:
         "callee": client.ctor,
     }
     data.update(details)
-    return Hit(message=message, line=client.line, key=f"{client.ctor}@{client.line}", details=data)
+    # keyed by what it is and where it lives, not by its line: code inserted above keeps the fingerprint
+    key = f"{client.ctor}@{client.scope}" + (f":{client.name}" if client.name else "")
+    return Hit(message=message, line=client.line, key=key, details=data)
 
 
 def describe(site: CallSite) -> str:

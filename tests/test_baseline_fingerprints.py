@@ -115,11 +115,6 @@ def test_identical_findings_in_one_file_get_distinct_stable_fingerprints() -> No
     assert shifted == {6: found[5], 7: found[6]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/_calls.py client_hit() keys client-construction findings by line (f'{ctor}@{line}'), "
-    "so inserting code above a redis.Redis(...) without timeout changes its fingerprint; owner: rules engineer",
-)
 def test_client_construction_fingerprint_survives_code_inserted_above() -> None:
     src = "import redis\n\nr = redis.Redis(host='redis')\n"
     path = "services/checkout/cache.py"
