@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from qualscan.parsers.yamlsafe import decode
 
+MAX_SHLEX_LINE = 8192
+
 
 @dataclass
 class Dockerfile:
@@ -52,7 +54,8 @@ def parse_dockerfile(data: bytes | str, path: str) -> Dockerfile:
             df.base_images.append((rest.split()[0], line_no))
         elif instr == "ENV":
             try:
-                tokens = shlex.split(rest)
+                # shlex is pure Python and super-linear (an 800 KB ENV line: 31 s); long lines split on blanks
+                tokens = shlex.split(rest) if len(rest) <= MAX_SHLEX_LINE else rest.split()
             except ValueError:
                 tokens = rest.split()
             if tokens and "=" not in tokens[0]:
