@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from qualscan.cli import main
@@ -143,6 +144,10 @@ def test_merged_shards_equal_a_full_scan(
     assert {"checkout", "payment", "gateway", "lib:shopcommon"} <= set(units)
     if n == 20:  # more shards than units: some shards are empty, and that is fine
         assert any(not s["files"] for s in sections)
+    # a shard report is still a valid JSON report (contract v1: the shard section is an extra key)
+    schema = json.loads((REPO / "qualscan" / "schema" / "report.schema.json").read_text())
+    for p in reports[:2]:
+        jsonschema.validate(load(p), schema)
 
 
 def test_shards_with_the_disk_cache_record_cached_outcomes_too(shop: Path, full: Path, tmp_path: Path) -> None:
