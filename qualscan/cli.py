@@ -230,6 +230,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         options["compare"] = _load_json(args.compare)
     if args.timestamp:
         options["timestamp"] = True
+    if "top" in config.scoring:  # how many weak points the summaries show
+        options["top"] = int(config.scoring["top"])
     _write(render(result, args.format, **options), args.output)
     return EXIT_OK
 
