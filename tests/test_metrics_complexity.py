@@ -211,3 +211,54 @@ def test_clone_tokens_abstract_names_and_literals() -> None:
     assert runs_a == runs_b == [[1, 6], [2, 4]]
     _, c, _ = raw_and_tokens("def f(x):\n    return x - 1\n")
     assert c != a  # operators keep their identity
+
+
+SCANNER_CASES = [
+    *RAW_CASES,
+    "s = 'a\\\nb'\n",  # single-quoted string continued with a backslash
+    "x = f'{a!r:>{w}}'\n",
+    "x = 1e-3 + .5 + 0x1F + 1_000j\n",
+    "if x:\n\tpass\n\x0c\ny = 2\n",
+    "x = (\n    1  # c\n)\n   ",
+    "# only a comment",
+    "x = '''unterminated\n",
+    "x = (1,\n",
+]
+
+
+def _reference_tokens(src: str) -> list[tuple[int, str, int]] | str:
+    import io
+    import tokenize
+
+    skip = {tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, tokenize.ENCODING}
+    try:
+        return [
+            (t.type, t.string, t.start[0])
+            for t in tokenize.generate_tokens(iter(io.StringIO(src).readlines()).__next__)
+            if t.type not in skip
+        ]
+    except tokenize.TokenError as exc:
+        return f"TokenError: {exc.args[0]}"
+
+
+def _scanned(src: str) -> list[tuple[int, str, int]] | str:
+    import io
+    import tokenize
+
+    from qualscan.metrics.scanner import scan
+
+    try:
+        return scan(io.StringIO(src).readlines())
+    except tokenize.TokenError as exc:
+        return f"TokenError: {exc.args[0]}"
+
+
+@pytest.mark.parametrize("src", SCANNER_CASES)
+def test_scanner_equals_tokenize_on_snippets(src: str) -> None:
+    assert _scanned(src) == _reference_tokens(src)
+
+
+def test_scanner_equals_tokenize_on_real_files() -> None:
+    for path in REAL:
+        src = path.read_text(encoding="utf-8")
+        assert _scanned(src) == _reference_tokens(src), path

@@ -85,6 +85,7 @@ class ProjectMetrics:
             "import_cycles": self.import_cycles,
             "cross_service_imports": self.cross_service_imports,
             "clones": self.clones,
+            "cross_service_clones": [g for g in self.clones if g["cross_service"]],
             "shared_libraries": self.shared_libraries,
             "hotspots": self.hotspots if self.hotspots is not None else [],
             "change_coupling": self.change_coupling if self.change_coupling is not None else [],

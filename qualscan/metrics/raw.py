@@ -29,6 +29,8 @@ import tokenize
 from itertools import groupby
 from typing import Any
 
+from qualscan.metrics.scanner import scan
+
 _SKIP_CLONE = {
     tokenize.COMMENT,
     tokenize.NL,
@@ -82,10 +84,7 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
     vocab_get = _VOCAB.get
     T_NAME, T_NUMBER, T_STRING, T_OP = tokenize.NAME, tokenize.NUMBER, tokenize.STRING, tokenize.OP
     T_COMMENT, T_NL, T_NEWLINE = tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE
-    ignored = _IGNORED
-    for ttype, tstring, start, _end, _line in tokenize.generate_tokens(iter(lines).__next__):
-        if ttype in ignored:
-            continue
+    for ttype, tstring, row in scan(lines):
         if ttype == T_COMMENT:
             n_comment += 1
             n_sig += 1
@@ -95,7 +94,7 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
         if ttype in (T_NL, T_NEWLINE):
             if ttype == T_NEWLINE or depth == 0:
                 # end of chunk
-                last_row = start[0]
+                last_row = row
                 if last_row < first_row:
                     last_row = first_row
                 nrows = last_row - first_row + 1
@@ -129,7 +128,7 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
         n_sig += 1
         if first_sig_type < 0:
             first_sig_type = ttype
-        add_row(start[0])
+        add_row(row)
         if ttype == T_NAME:
             add_char(vocab_get(tstring, IDENT))
         elif ttype == T_NUMBER:
