@@ -21,7 +21,15 @@ from qualscan import __version__, scoring
 from qualscan import graph as graph_layer
 from qualscan import metrics as metrics_layer
 from qualscan.config import Config
-from qualscan.discovery import Inventory, build_inventory, coverage_files, discover, git_log, read_file
+from qualscan.discovery import (
+    Inventory,
+    build_inventory,
+    coverage_files,
+    discover,
+    git_log,
+    read_file,
+    run_git,
+)
 from qualscan.engine.cache import Cache
 from qualscan.engine.fingerprint import fingerprint
 from qualscan.engine.registry import enabled_rules, rule_options, rule_severity, validate_rule_options
@@ -113,8 +121,14 @@ def prepare_inputs(root: Path, config: Config, *, use_cache: bool | None = None,
         cache_dir = Path(config.cache_dir)
         cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
         if Path(config.cache_dir).is_absolute() or cache_dir.resolve().is_relative_to(root):
-            cache = Cache(cache_dir, config)
-            cache.ensure_gitignore()
+            planted = _tracked_cache(root, cache_dir)
+            if planted:
+                diags.append(Diagnostic(planted, 0, Level.WARNING,
+                                        "cache directory is tracked by git (a committed cache could replay planted "
+                                        "results and hide findings); cache not used"))
+            else:
+                cache = Cache(cache_dir, config)
+                cache.ensure_gitignore()
         else:  # a symbolic link in the scanned tree must not redirect our writes out of the root
             diags.append(Diagnostic(config.cache_dir, 0, Level.WARNING,
                                     "cache directory resolves outside the scanned root (symbolic link?); cache disabled"))
@@ -128,6 +142,23 @@ def prepare_inputs(root: Path, config: Config, *, use_cache: bool | None = None,
         cache=cache,
         extra_diagnostics=diags,
     )
+
+
+def _tracked_cache(root: Path, cache_dir: Path) -> str | None:
+    """The cache directory's path when git tracks anything in it, else None.
+
+    Entry keys and checksums are computable by anyone, so entries committed in a pull request could
+    replay "no findings" for a file; a cache directory under version control is never read.
+    """
+    try:
+        resolved = cache_dir.resolve()
+        if not resolved.is_dir() or not resolved.is_relative_to(root):
+            return None
+        rel = resolved.relative_to(root).as_posix()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    code, out, _ = run_git(root, ["ls-files", "-z", "--", rel], timeout=30)
+    return rel if code == 0 and out.strip("\x00") else None
 
 
 def scan_sources(files: Mapping[str, bytes | str], config: Config | None = None, *, root_name: str = "repo") -> ScanResult:
