@@ -108,21 +108,26 @@ def cognitive(func: ast.AST) -> int:
         for s in stmts:
             stmt(s, nesting)
 
-    def if_chain(node: ast.If, nesting: int, is_elif: bool) -> None:
+    def if_chain(node: ast.If, nesting: int) -> None:
         nonlocal total
-        total += 1 if is_elif else 1 + nesting
-        expr(node.test, nesting)
-        block(node.body, nesting + 1)
-        if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If) and _is_elif(node, node.orelse[0]):
-            if_chain(node.orelse[0], nesting, True)
-        elif node.orelse:
-            total += 1  # else
-            block(node.orelse, nesting + 1)
+        total += 1 + nesting
+        while True:  # iterative over elif chains (they can be hundreds long)
+            expr(node.test, nesting)
+            block(node.body, nesting + 1)
+            orelse = node.orelse
+            if len(orelse) == 1 and isinstance(orelse[0], ast.If) and _is_elif(node, orelse[0]):
+                total += 1  # elif
+                node = orelse[0]
+                continue
+            if orelse:
+                total += 1  # else
+                block(orelse, nesting + 1)
+            return
 
     def stmt(node: ast.stmt, nesting: int) -> None:
         nonlocal total
         if isinstance(node, ast.If):
-            if_chain(node, nesting, False)
+            if_chain(node, nesting)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             total += 1 + nesting
             expr(node.iter, nesting)
