@@ -116,6 +116,26 @@ _LineLoader.add_multi_constructor("!", _unknown_tag)  # type: ignore[no-untyped-
 _LineLoader.add_multi_constructor("tag:", _unknown_tag)  # type: ignore[no-untyped-call]
 
 
+class _PyLineLoader(yaml.SafeLoader):
+    """Pure-Python twin of ``_LineLoader``, used only to explain a parse error: libyaml's messages
+    leave out the offending character ("found character that cannot start any token")."""
+
+
+def _python_error(chunk: str) -> yaml.YAMLError | None:
+    loader: _PyLineLoader | None = None
+    try:
+        loader = _PyLineLoader(chunk)  # the reader itself raises on NUL and other control characters
+        loader.get_single_node()
+    except yaml.YAMLError as exc:
+        return exc
+    except (ValueError, TypeError, RecursionError):
+        return None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return None
+
+
 # Alias bombs ("billion laughs"): aliases make PyYAML share one object many times, so loading is
 # cheap but any walk over the data (rules, JSON output) is exponential. The composed node graph is
 # measured before any object is built: a document whose aliases expand it to more than
@@ -263,7 +283,10 @@ def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic
                 if "*" in chunk:  # no alias, no expansion to bound
                     check_alias_expansion(node)
                 data = loader.construct_document(node)
-        except yaml.YAMLError as exc:
+        except yaml.YAMLError as c_exc:
+            exc = c_exc
+            if _Base is not yaml.SafeLoader and not isinstance(c_exc, AliasBombError):
+                exc = _python_error(chunk) or c_exc
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = offset + (mark.line + 1 if mark is not None else 1)
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
