@@ -248,13 +248,28 @@ class GraphModel:
         return max(1, math.ceil(base * self.config.peak_factor))
 
 
+GENERIC_DIRS = frozenset({"src", "app", "apps", "service", "server", "api", "main", "cmd", "source", "code", "backend"})
+
+
+def _names_of(node: Node) -> set[str]:
+    """Normalised names a node answers to: its name, aliases, and for a generically named source
+    directory (``src/cartservice/src``) the nearest meaningful parent directory."""
+    names = {normalize(node.name), *(normalize(a) for a in node.aliases)}
+    if node.path:
+        parts = [p for p in node.path.split("/") if p]
+        meaningful = [p for p in parts if p.lower() not in GENERIC_DIRS]
+        if meaningful:
+            names.add(normalize(meaningful[-1]))
+    return {n for n in names if n}
+
+
 def infer_journeys(nodes: Mapping[str, Node]) -> tuple[Journey, ...]:
     """Default journeys from well-known names: entry -> cart -> checkout -> payment, and browse."""
-    cands = {n: normalize(n) for n, node in nodes.items() if node.kind in (NodeKind.SERVICE, NodeKind.GATEWAY)}
+    cands = {n: _names_of(node) for n, node in nodes.items() if node.kind in (NodeKind.SERVICE, NodeKind.GATEWAY)}
     found: dict[str, str] = {}
     for stage, words in STAGES:
         for w in words:
-            hits = sorted(n for n, norm in cands.items() if norm == w and n not in found.values())
+            hits = sorted(n for n, norms in cands.items() if w in norms and n not in found.values())
             if stage == "entry":
                 hits.sort(key=lambda n: (not nodes[n].entry, n))
             if hits:
