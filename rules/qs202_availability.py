@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from qualscan.engine.rule import Hit, ProjectContext, ProjectRule
+from qualscan.graph.deployment import selects
 from qualscan.model import Confidence, Severity
 from qualscan.parsers.helm import UNRESOLVED_TEXT
 
@@ -310,7 +311,7 @@ class PdbBlocksEviction(ProjectRule):
                 reason = "minAvailable: 100% never allows an eviction"
             elif isinstance(p.min_available, int):
                 for w in dm.k8s_workloads:
-                    if not w.matches(p.selector) or w.kind not in LONG_RUNNING:
+                    if not selects(p.selector, p.file, w) or w.kind not in LONG_RUNNING:
                         continue
                     floor = effective_min(dm, w)
                     if p.min_available >= floor:

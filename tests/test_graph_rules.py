@@ -157,3 +157,40 @@ def test_graph_rules_on_a_small_shop() -> None:
 def test_suppression_comment_on_the_kind_line_silences_the_resource() -> None:
     text = FULL.replace("  replicas: 3\n", "  replicas: 1\n", 1).replace("kind: Deployment\n", "kind: Deployment  # qualscan: ignore[QS201]\n", 1)
     assert ("k8s/cart.yaml", 6, "QS201") not in run({"k8s/cart.yaml": text})
+
+
+def test_helm_chart_with_label_helpers_still_pairs_pdb_hpa_and_deployment() -> None:
+    deploy = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"cart.fullname\" . }}\n  labels:\n"
+        "    {{- include \"cart.labels\" . | nindent 4 }}\nspec:\n  replicas: {{ .Values.replicaCount }}\n  selector:\n"
+        "    matchLabels:\n      {{- include \"cart.selectorLabels\" . | nindent 6 }}\n  template:\n    metadata:\n      labels:\n"
+        "        {{- include \"cart.selectorLabels\" . | nindent 8 }}\n    spec:\n"
+        "      topologySpreadConstraints: {{ toYaml .Values.spread }}\n      containers:\n        - name: cart\n"
+        "          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}\"\n"
+        "          readinessProbe: {httpGet: {path: /, port: 80}}\n          livenessProbe: {httpGet: {path: /, port: 80}}\n"
+        "          resources:\n            {{- toYaml .Values.resources | nindent 12 }}\n"
+    )
+    pdb = (
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: {{ include \"cart.fullname\" . }}\nspec:\n"
+        "  maxUnavailable: 1\n  selector:\n    matchLabels:\n      {{- include \"cart.selectorLabels\" . | nindent 6 }}\n"
+    )
+    hpa = (
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: {{ include \"cart.fullname\" . }}\nspec:\n"
+        "  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: {{ include \"cart.fullname\" . }}\n"
+        "  minReplicas: {{ .Values.replicaCount }}\n  maxReplicas: {{ .Values.maxReplicas }}\n"
+    )
+    values = (
+        "replicaCount: 3\nmaxReplicas: 30\nimage:\n  repository: shop/cart\n  tag: ''\nresources:\n  requests: {cpu: 100m}\n"
+        "  limits: {memory: 128Mi}\nspread:\n  - {maxSkew: 1, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway}\n"
+    )
+    files = {
+        "chart/Chart.yaml": "name: cart\nversion: 0.1.0\nappVersion: 1.4.2\n",
+        "chart/values.yaml": values,
+        "chart/templates/deployment.yaml": deploy,
+        "chart/templates/pdb.yaml": pdb,
+        "chart/templates/hpa.yaml": hpa,
+    }
+    assert run(files) == set()
+    assert run({**files, "chart/values.yaml": values.replace("maxReplicas: 30", "maxReplicas: 4")}) == {
+        ("chart/templates/hpa.yaml", 11, "QS204")
+    }

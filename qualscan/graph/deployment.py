@@ -80,7 +80,7 @@ class DeploymentModel:
         return None
 
     def pdbs_for(self, wl: k8s_p.Workload) -> list[k8s_p.PDB]:
-        return [p for p in self.pdbs if wl.matches(p.selector) and _same_ns(p.namespace, wl.namespace)]
+        return [p for p in self.pdbs if selects(p.selector, p.file, wl) and _same_ns(p.namespace, wl.namespace)]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +102,19 @@ class DeploymentModel:
             "ingresses": [{"name": i.name, "file": i.file} for i in self.ingresses],
             "depends_on": [d.__dict__ for d in self.depends_on],
         }
+
+
+def selects(selector: dict[str, str], file: str, wl: k8s_p.Workload) -> bool:
+    """``wl.matches(selector)``, plus the Helm case where both label sets came from an unresolved
+    ``include`` (empty after rendering): a selector and a workload of the same chart directory."""
+    if wl.matches(selector):
+        return True
+    return (
+        wl.source == "helm"
+        and not selector
+        and not wl.labels
+        and posixpath.dirname(file) == posixpath.dirname(wl.file)
+    )
 
 
 def wkey(wl: k8s_p.Workload) -> tuple[str, str, str, str]:
