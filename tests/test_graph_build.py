@@ -259,3 +259,21 @@ def test_host_port_to_a_service_that_runs_a_grpc_server_is_grpc() -> None:
         }
     )
     assert edges(model) == {("front", "currency", "grpc", True), ("front", "email", "http", True)}
+
+
+def test_skaffold_artifacts_link_images_to_source_dirs() -> None:
+    skaffold = (
+        "apiVersion: skaffold/v4beta6\nkind: Config\nbuild:\n  artifacts:\n    - image: cartsvc\n"
+        "      context: src/cart-impl\n"
+    )
+    model = graph_of(
+        {
+            "skaffold.yaml": skaffold,
+            "src/cart-impl/go.mod": "module cart\n",
+            "k8s/cart.yaml": deployment("shopping-basket", image="cartsvc"),
+            "k8s/front.yaml": deployment("front", env={"CART_ADDR": "shopping-basket:7070"}),
+        }
+    )
+    assert edges(model) == {("front", "cart-impl", "http", True)}
+    node = next(s for s in model.services if s.name == "cart-impl")
+    assert node.path == "src/cart-impl" and node.attrs["workload_kind"] == "Deployment"

@@ -194,3 +194,15 @@ def test_helm_chart_with_label_helpers_still_pairs_pdb_hpa_and_deployment() -> N
     assert run({**files, "chart/values.yaml": values.replace("maxReplicas: 30", "maxReplicas: 4")}) == {
         ("chart/templates/hpa.yaml", 11, "QS204")
     }
+
+
+def test_rules_without_a_graph_report_nothing() -> None:
+    from qualscan.engine.registry import all_rules
+    from qualscan.engine.rule import ProjectContext, ProjectRule
+
+    ctx = ProjectContext(root_name="r", config=Config(), services=(), files=(), journeys=())
+    rules = [r for r in all_rules() if issubclass(r, ProjectRule) and r.code.startswith("QS2")]
+    assert len(rules) == 19
+    for rule in rules:
+        ctx.options = dict(rule.options)
+        assert list(rule().check(ctx)) == []
