@@ -3,8 +3,8 @@ and stale entries are rejected and rebuilt; a cache directory tracked by git is 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _gate_support import commit, gate_json, git, make_repo, run_cli, write
@@ -37,8 +37,14 @@ def counters(cache: cache_mod.Cache) -> tuple[int, int, int]:
     return cache.hits, cache.misses, cache.rejected
 
 
-def entry_for(cache_dir: Path, rel: str) -> Path:
-    found = [p for p in cache_dir.glob("*/*.json") if json.loads(p.read_text())["payload"]["path"] == rel]
+def entry_for(cache_dir: Path, rel: str) -> tuple[Path, dict[str, Any]]:
+    """The entry file of ``rel`` and its payload, read through the cache's own API."""
+    reader = cache_mod.Cache(cache_dir, Config())
+    found = []
+    for p in cache_dir.glob("*/*.json"):
+        payload = reader.get(p.stem)
+        if payload is not None and payload["path"] == rel:
+            found.append((p, payload))
     assert len(found) == 1, found
     return found[0]
 
@@ -63,17 +69,15 @@ def test_one_file_change_reanalyses_only_that_file(tmp_path: Path) -> None:
 def test_corrupt_or_tampered_entries_are_rejected_and_rebuilt(tmp_path: Path, damage: str) -> None:
     config = build_tree(tmp_path)
     cold, cache = scan(tmp_path, config)
-    target = entry_for(cache.directory, "services/checkout/mod003.py")
-    raw = target.read_text()
-    entry = json.loads(raw)
+    target, _ = entry_for(cache.directory, "services/checkout/mod003.py")
+    raw = target.read_bytes()
+    assert b'"QS101"' in raw
     if damage == "truncated":
-        target.write_text(raw[: len(raw) // 2])
+        target.write_bytes(raw[: len(raw) // 2])
     elif damage == "payload-edited":  # hide the finding without fixing the checksum
-        entry["payload"]["hits"] = []
-        target.write_text(json.dumps(entry))
+        target.write_bytes(raw.replace(b'"QS101"', b'"QS999"'))
     elif damage == "other-key":  # a valid entry of another file copied over this one
-        other = json.loads(entry_for(cache.directory, "services/checkout/mod004.py").read_text())
-        target.write_text(json.dumps(other))
+        target.write_bytes(entry_for(cache.directory, "services/checkout/mod004.py")[0].read_bytes())
     else:
         target.write_text("[1, 2, 3]")
     again, cache = scan(tmp_path, config)
@@ -116,11 +120,8 @@ def test_a_cache_directory_tracked_by_git_is_ignored(tmp_path: Path) -> None:
     assert code == 1
     assert ("services/checkout/app.py", 5, "QS101") in {(f["file"], f["line"], f["rule"]) for f in report["findings"]}
     # a pull request plants a well-formed entry (valid key and checksum) that hides the finding
-    target = entry_for(repo / ".qualscan_cache", "services/checkout/app.py")
-    entry = json.loads(target.read_text())
-    entry["payload"]["hits"] = []
-    entry["check"] = cache_mod._checksum(entry["payload"])
-    target.write_text(json.dumps(entry))
+    target, payload = entry_for(repo / ".qualscan_cache", "services/checkout/app.py")
+    cache_mod.Cache(repo / ".qualscan_cache", Config()).put(target.stem, {**payload, "hits": []})
     code, report, _ = gate_json(str(repo))
     assert code == 0  # an untracked local cache is trusted: this is what the planted entry would do
     git(repo, "add", "-f", ".qualscan_cache")
