@@ -125,3 +125,22 @@ def test_test_stacks_are_not_the_deployment() -> None:
     files = {"compose.tests.yaml": "services:\n  e2e:\n    image: cypress\n"}
     dm = build_deployment([SourceFile(p, FileKind.COMPOSE) for p in files], {p: t.encode() for p, t in files.items()})
     assert dm.workloads == []
+
+
+def test_env_file_entries_feed_the_service_environment() -> None:
+    files = {
+        "deploy/docker-compose.yml": "services:\n  web:\n    image: w:1\n    env_file:\n      - ./web.env\n      - missing.env\n"
+        "    environment:\n      CART_URL: http://cart:9000\n",
+        "deploy/web.env": "# web\nCART_URL=http://cart:1\nDATABASE_URL=postgres://u@db:5432/shop\n",
+    }
+    kinds = {"deploy/web.env": FileKind.ENV}
+    sfs = [SourceFile(p, kinds.get(p, FileKind.COMPOSE)) for p in files]
+    dm = build_deployment(sfs, {p: t.encode() for p, t in files.items()})
+    (w,) = dm.workloads
+    assert [(e.name, e.value, e.file, e.line) for e in w.containers[0].env] == [
+        ("CART_URL", "http://cart:9000", "deploy/docker-compose.yml", 8),
+        ("DATABASE_URL", "postgres://u@db:5432/shop", "deploy/web.env", 3),
+    ]
+    assert [(d.file, d.line, d.message) for d in dm.diagnostics] == [
+        ("deploy/docker-compose.yml", 2, "env_file deploy/missing.env of web not found")
+    ]

@@ -273,6 +273,14 @@ def build_deployment(files: Sequence[SourceFile], texts: Mapping[str, bytes]) ->
             if cf.services:
                 cfs.append(cf)
         for wl in compose_p.merge_compose(cfs, env):
+            for ef in wl.extra.get("env_files", []):
+                if ef not in texts:
+                    dm.diagnostics.append(Diagnostic(wl.file, wl.line, Level.INFO, f"env_file {ef} of {wl.name} not found"))
+                    continue
+                known = {e.name for e in wl.containers[0].env if e.value is not None}
+                for key, (val, line) in compose_p.parse_env_lines(text(ef)).items():
+                    if key not in known:  # environment: wins over env_file
+                        wl.containers[0].env.append(k8s_p.EnvVar(key, val, line, file=ef))
             manifests.workloads.append(wl)
             source_of[id(wl)] = "compose"
             for dep, line in wl.depends_on:

@@ -22,8 +22,14 @@ _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P
 
 def parse_env_file(data: bytes | str) -> dict[str, str]:
     """A ``.env`` file: ``KEY=value`` lines, ``export`` allowed, quotes stripped."""
+    return {k: v for k, (v, _) in parse_env_lines(data).items()}
+
+
+def parse_env_lines(data: bytes | str) -> dict[str, tuple[str, int]]:
+    """Like ``parse_env_file`` with the 1-based line of each key."""
     env: dict[str, str] = {}
-    for raw in decode(data).splitlines():
+    lines: dict[str, int] = {}
+    for lineno, raw in enumerate(decode(data).splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -39,7 +45,8 @@ def parse_env_file(data: bytes | str) -> dict[str, str]:
         if "$" in value and not (quoted and raw.strip().split("=", 1)[1].strip().startswith("'")):
             value = interpolate(value, env, ".env")  # CART_ADDR=cart:${CART_PORT}
         env[key.strip()] = value
-    return env
+        lines[key.strip()] = lineno
+    return {k: (v, lines[k]) for k, v in env.items()}
 
 
 def interpolate(text: str, env: dict[str, str], path: str, diags: list[Diagnostic] | None = None) -> str:
@@ -173,6 +180,13 @@ def to_workload(
             if isinstance(dep, str):
                 wl.depends_on.append((dep, lst.line_of(i)))
     wl.extra["depends_on_file"] = origins.get("depends_on", path)
+    env_files: list[str] = []
+    raw_env_files = body.get("env_file")
+    for item in raw_env_files if isinstance(raw_env_files, list) else [raw_env_files]:
+        ref = item.get("path") if isinstance(item, dict) else item
+        if isinstance(ref, str) and ref:
+            env_files.append(posixpath.normpath(posixpath.join(posixpath.dirname(origins.get("env_file", path)), ref)))
+    wl.extra["env_files"] = env_files
     vols = as_list(body.get("volumes"))
     for i, v in enumerate(vols):
         target = v if isinstance(v, str) else str(as_dict(v).get("source") or "")
