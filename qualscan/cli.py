@@ -447,30 +447,10 @@ def _add_gate_parsers(sub: Any, common: Any) -> None:
     )
 
 
-def _safe_cache(root: Path, config: Config) -> tuple[Config, list[Any]]:
-    """Refuse a cache directory that git tracks: a pull request could plant entries in it."""
-    from qualscan.discovery import is_tracked
-    from qualscan.model import Diagnostic, Level
-
-    if not config.use_cache:
-        return config, []
-    cache_dir = Path(config.cache_dir)
-    cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
-    try:
-        rel = cache_dir.resolve().relative_to(root)
-    except ValueError:
-        return config, []  # outside the repository: not something a pull request can plant
-    if rel.parts and is_tracked(root, rel.as_posix()):
-        msg = (f"cache directory {rel.as_posix()}/ is tracked by git; it was ignored (a committed cache could "
-               "hide findings); remove it from version control")
-        return config.with_overrides(use_cache=False), [Diagnostic(rel.as_posix(), 0, Level.WARNING, msg)]
-    return config, []
-
-
 def _scan_for_gate(args: argparse.Namespace, root: Path, config: Config) -> tuple[Any, Config, list[Any]]:
     from qualscan.engine.pipeline import prepare_inputs, run
 
-    config, diags = _safe_cache(root, config)
+    diags: list[Any] = []  # a cache directory tracked by git is refused in prepare_inputs (diagnostic)
     inputs = prepare_inputs(root, config)
     prog, update = _progress()
     try:

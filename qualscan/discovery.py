@@ -490,7 +490,7 @@ def coverage_files(root: Path, inventory: Inventory, config: Config) -> tuple[li
     return out, diags
 
 
-# --- git: changed lines since a merge base, tracked paths (the pre-merge gate) ---------------------
+# --- git: changed lines since a merge base (the pre-merge gate) -----------------------------------
 
 
 class GitError(Exception):
@@ -665,8 +665,3 @@ def changed_lines(root: Path, base: str) -> DiffInfo:
         shallow=shallow,
     )
 
-
-def is_tracked(root: Path, rel: str) -> bool:
-    """Whether git tracks ``rel`` (a file, or anything under a directory). False outside a repository."""
-    code, out, _ = run_git(root, ["ls-files", "-z", "--", rel], timeout=60)
-    return code == 0 and bool(out.strip("\0").strip())

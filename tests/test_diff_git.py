@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from _gate_support import CHECKOUT_V1, commit, gate_json, git, make_repo, run_cli, write
 
-from qualscan.discovery import GitError, changed_lines, is_tracked, parse_unified_diff, unquote_git_path
+from qualscan.discovery import GitError, changed_lines, parse_unified_diff, unquote_git_path
 
 NEW_CALL = """
 
@@ -169,10 +169,3 @@ def test_check_in_diff_mode_judges_only_changed_lines(tmp_path: Path) -> None:
     assert ("services/checkout/app.py", 5) not in {(f["file"], f["line"]) for f in report["findings"]}
     assert "quality gate FAILED" in err
 
-
-def test_is_tracked(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo")
-    assert is_tracked(repo, "services/checkout/app.py")
-    assert is_tracked(repo, "services")
-    assert not is_tracked(repo, ".qualscan_cache")
-    assert not is_tracked(tmp_path, "anything")  # not a repository
