@@ -150,7 +150,7 @@ _VARREF = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$\((\w+)\)")
 OBSERVABILITY = re.compile(
     r"otel|opentelemetry|jaeger|zipkin|prometheus|grafana|loki|tempo|fluent|logstash|kibana|datadog|newrelic|"
     r"opamp|alertmanager|pyroscope|apm-server|statsd|telegraf|victoriametrics|signoz|node-exporter|kube-state-metrics|"
-    r"cadvisor|heapster|promtail|vector|filebeat|metricbeat|seq$"
+    r"cadvisor|heapster|promtail|vector|filebeat|metricbeat|seq$|(^|[-_])logs?([-_]|$)|logging|log-?server"
 )
 TELEMETRY_ENV = re.compile(r"^(OTEL_|OTLP|JAEGER|ZIPKIN|SENTRY|STATSD|DD_|NEW_RELIC|PROMETHEUS|PYROSCOPE)|TRACING|TELEMETRY|COLLECTOR", re.I)
 

@@ -221,12 +221,21 @@ class GraphModel:
         return self._analyses
 
     def depends_on_mismatches(self) -> list[tuple[str, str, str, int]]:
-        """Compose ``depends_on`` entries with no call between the two services (either way)."""
+        """Compose ``depends_on`` entries with no call between the two services (either way).
+
+        Only where calls could have been seen: the depending service has source code in the repo or
+        some outgoing edge, and neither side is an observability backend (logging drivers, metrics).
+        """
         out = []
         for d in self.deployment.depends_on:
             s = self.resolve_node(d.source)
             t = self.resolve_node(d.target)
             if s is None or t is None or s == t:
+                continue
+            sn, tn = self.nodes[s], self.nodes[t]
+            if sn.attrs.get("observability") or tn.attrs.get("observability"):
+                continue
+            if sn.path is None and self.nx.out_degree(s) == 0:
                 continue
             if not (self.nx.has_edge(s, t) or self.nx.has_edge(t, s)):
                 out.append((s, t, d.file, d.line))
