@@ -447,10 +447,11 @@ def _add_gate_parsers(sub: Any, common: Any) -> None:
     )
 
 
-def _scan_for_gate(args: argparse.Namespace, root: Path, config: Config) -> tuple[Any, Config, list[Any]]:
+def _scan_for_gate(root: Path, config: Config) -> Any:
+    """The scan, reporting cache use on stderr (a cache directory tracked by git is refused by
+    ``prepare_inputs`` with a diagnostic)."""
     from qualscan.engine.pipeline import prepare_inputs, run
 
-    diags: list[Any] = []  # a cache directory tracked by git is refused in prepare_inputs (diagnostic)
     inputs = prepare_inputs(root, config)
     prog, update = _progress()
     try:
@@ -462,7 +463,7 @@ def _scan_for_gate(args: argparse.Namespace, root: Path, config: Config) -> tupl
     if cache is not None:
         print(f"qualscan: cache {cache.hits} hit(s), {cache.misses} miss(es), {cache.rejected} rejected entr(ies) "
               f"in {cache.directory}", file=sys.stderr)
-    return result, config, diags
+    return result
 
 
 def _with_diagnostics(result: Any, diags: Sequence[Any]) -> Any:
@@ -593,7 +594,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             changed = changed_lines(root, args.diff_base)
         except GitError as exc:
             raise UsageError(str(exc)) from None
-    result, config, diags = _scan_for_gate(args, root, config)
+    result = _scan_for_gate(root, config)
+    diags: list[Any] = []
     coverage = None
     statements: dict[str, Any] = {}
     tests: list[str] = []
@@ -637,7 +639,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
     root = _root(args.path)
     config = _config(args, root)
-    result, _, _ = _scan_for_gate(args, root, config)
+    result = _scan_for_gate(root, config)
     doc = gate.make_baseline(result)
     _write(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", args.output)
     print(f"qualscan baseline: recorded {len(doc['findings'])} finding(s) in {args.output}", file=sys.stderr)
