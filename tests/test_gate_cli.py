@@ -231,3 +231,28 @@ def test_pre_commit_mode_judges_only_uncommitted_changes(tmp_path: Path) -> None
     assert {(f["file"], f["line"], f["rule"]) for f in report["findings"] if f["rule"] == "QS101"} == {
         ("services/checkout/app.py", 13, "QS101")
     }
+
+
+def _branchy(name: str, n: int) -> str:
+    body = "".join(f"    {'if' if i == 0 else 'elif'} kind == {i}:\n        return {i}\n" for i in range(n))
+    return f"\n\ndef {name}(kind):\n{body}    return -1\n"
+
+
+def test_complexity_gate_on_changed_functions_with_real_metrics(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {
+        # legacy complex code, on main already: not judged in diff mode
+        "services/checkout/legacy.py": "LIMIT = 1\n" + _branchy("legacy_route", 20),
+    })
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, "complex code", {
+        "services/checkout/app.py": CHECKOUT_V1.replace('{user}")', '{user}", timeout=2)') + _branchy("route", 18),
+        "services/catalog/app.py": "def price(sku):\n    return 10\n" + _branchy("catalog_route", 18),
+    })
+    code, report, err = gate_json(str(repo), "--diff-base", "main", "--no-cache")
+    assert code == 1, err
+    cond = next(c for c in report["gate"]["conditions"] if c["id"] == "complexity")
+    assert cond["status"] == "fail"
+    # catalog is not on a journey (critical_services_only) and legacy.py did not change
+    assert [(i["file"], i["line"], i["function"]) for i in cond["items"]] == [("services/checkout/app.py", 12, "route")]
+    assert cond["items"][0]["cyclomatic"] == 19
+    assert report["gate"]["reasons"] == ["1 changed function(s) over the complexity limits"]
