@@ -572,11 +572,11 @@ def parse_unified_diff(text: str) -> tuple[dict[str, set[int]], list[str]]:
         elif line.startswith("rename to "):
             files.setdefault(unquote_git_path(line[len("rename to ") :]), set())
         elif line.startswith("--- "):
-            path = unquote_git_path(line[4:])
+            path = unquote_git_path(line[4:].removesuffix("\t"))  # git adds a tab after names with spaces
             old = path[2:] if path.startswith("a/") else None
             current = None
         elif line.startswith("+++ "):
-            path = unquote_git_path(line[4:])
+            path = unquote_git_path(line[4:].removesuffix("\t"))
             if path == "/dev/null":
                 current = None
                 if old:

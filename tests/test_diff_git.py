@@ -169,3 +169,20 @@ def test_check_in_diff_mode_judges_only_changed_lines(tmp_path: Path) -> None:
     assert ("services/checkout/app.py", 5) not in {(f["file"], f["line"]) for f in report["findings"]}
     assert "quality gate FAILED" in err
 
+
+
+def test_renames_unusual_paths_and_deletions_with_real_git(tmp_path: Path) -> None:
+    body = "".join(f"line{i} = {i}\n" for i in range(1, 21))
+    repo = make_repo(tmp_path / "repo", {"services/catalog/old_name.py": body, "services/catalog/gone.py": "x = 1\n"})
+    git(repo, "checkout", "-q", "-b", "feature")
+    git(repo, "mv", "services/catalog/old_name.py", "services/catalog/new name é.py")
+    (repo / "services/catalog/new name é.py").write_text(body.replace("line7 = 7", "line7 = 70"), encoding="utf-8")
+    git(repo, "rm", "-q", "services/catalog/gone.py")
+    write(repo, {'services/catalog/q"uote.py': "a = 1\n"})
+    commit(repo, "rename, edit, delete, add")
+    info = changed_lines(repo, "main")
+    assert info.files == {
+        "services/catalog/new name é.py": frozenset({7}),
+        'services/catalog/q"uote.py': frozenset({1}),
+    }
+    assert info.deleted == ("services/catalog/gone.py",)
