@@ -584,8 +584,10 @@ def parse_unified_diff(text: str) -> tuple[dict[str, set[int]], list[str]]:
             else:
                 current = path[2:] if path.startswith("b/") else path
                 files.setdefault(current, set())
-        elif line.startswith("Binary files ") and " and b/" in line:
-            files.setdefault(unquote_git_path(line.rsplit(" and ", 1)[1].removesuffix(" differ"))[2:], set())
+        elif line.startswith("Binary files ") and line.endswith(" differ"):
+            new_side = unquote_git_path(line[: -len(" differ")].rsplit(" and ", 1)[-1])
+            if new_side.startswith("b/"):
+                files.setdefault(new_side[2:], set())
         elif current is not None:
             m = _HUNK.match(line)
             if m:

@@ -44,9 +44,14 @@ def test_parse_unified_diff_hunks_renames_deletions_and_quoted_paths() -> None:
         '+++ "b/caf\\303\\251.py"\n'
         "@@ -0,0 +1 @@\n"
         "+print(1)\n"
+        "diff --git a/logo.png b/logo.png\n"
+        "Binary files a/logo.png and b/logo.png differ\n"
+        "diff --git a/old.bin b/old.bin\n"
+        "deleted file mode 100644\n"
+        "Binary files a/old.bin and /dev/null differ\n"
     )
     files, deleted = parse_unified_diff(diff)
-    assert files == {"app.py": {4, 5, 12}, "new.py": set(), "café.py": {1}}
+    assert files == {"app.py": {4, 5, 12}, "new.py": set(), "café.py": {1}, "logo.png": set()}
     assert deleted == ["gone.py"]
     assert unquote_git_path('"tab\\there"') == "tab\there"
 
