@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from _gate_support import CHECKOUT_V1, commit, gate_json, git, make_repo, run_cli, write
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qualscan.discovery import GitError, changed_lines, parse_unified_diff, unquote_git_path
 
@@ -191,3 +193,22 @@ def test_renames_unusual_paths_and_deletions_with_real_git(tmp_path: Path) -> No
         'services/catalog/q"uote.py': frozenset({1}),
     }
     assert info.deleted == ("services/catalog/gone.py",)
+
+_LINES = st.lists(st.sampled_from(["a = 1", "b = 2", "c = 3", "", "# note", "def f():", "    return 1"]), max_size=25)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old=_LINES, new=_LINES, extra=st.lists(st.integers(min_value=0, max_value=30), max_size=4))
+def test_changed_lines_cover_every_new_line_and_stay_in_the_file(tmp_path_factory: pytest.TempPathFactory,
+                                                                 old: list[str], new: list[str], extra: list[int]) -> None:
+    repo = make_repo(tmp_path_factory.mktemp("prop") / "repo", {"app.py": "".join(x + "\n" for x in old)})
+    for n, pos in enumerate(sorted(extra)):  # lines that exist nowhere in the old version
+        new = new[:pos] + [f"fresh_{n} = {n}"] + new[pos:]
+    (repo / "app.py").write_text("".join(x + "\n" for x in new), encoding="utf-8")
+    changed = changed_lines(repo, "HEAD").files.get("app.py", frozenset())
+    assert changed <= set(range(1, len(new) + 1))
+    for i, text in enumerate(new, start=1):
+        if text not in old:
+            assert i in changed, (i, text)
+    if old == new:
+        assert changed == frozenset()
