@@ -639,8 +639,12 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
     root = _root(args.path)
     config = _config(args, root)
+    try:
+        policies = [gate.resolve_policy(config, name) for name in (None, gate.FREEZE, *config.profiles)]
+    except gate.GateError as exc:
+        raise UsageError(str(exc)) from None
     result = _scan_for_gate(root, config)
-    doc = gate.make_baseline(result)
+    doc = gate.make_baseline(result, complexity_floor=gate.complexity_floor(policies))
     _write(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", args.output)
     print(f"qualscan baseline: recorded {len(doc['findings'])} finding(s) in {args.output}", file=sys.stderr)
     return EXIT_OK

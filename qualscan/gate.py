@@ -220,8 +220,22 @@ class Baseline:
     has_edges: bool = False
 
 
-def make_baseline(result: ScanResult) -> dict[str, Any]:
-    """The JSON document ``qualscan baseline`` writes: today's findings, functions and sync edges."""
+def complexity_floor(policies: Iterable[GatePolicy]) -> int:
+    """The lowest complexity limit any of these policies applies (0 when none is set)."""
+    limits = [
+        limit
+        for policy in policies
+        for s in (policy.base, *policy.services.values())
+        for limit in (s.max_cyclomatic, s.max_cognitive)
+        if limit is not None
+    ]
+    return max(0, min(limits)) if limits else 0
+
+
+def make_baseline(result: ScanResult, *, complexity_floor: int = 0) -> dict[str, Any]:
+    """The JSON document ``qualscan baseline`` writes: today's findings, sync edges, and the functions
+    more complex than ``complexity_floor`` (simpler ones cannot be over any limit; one that grows
+    past a limit later is absent from the baseline, hence judged)."""
     findings = [
         {
             "fingerprint": f.fingerprint,
@@ -236,6 +250,7 @@ def make_baseline(result: ScanResult) -> dict[str, Any]:
     functions = [
         {"file": fn["file"], "qualname": fn["qualname"], "cyclomatic": fn["cyclomatic"], "cognitive": fn["cognitive"]}
         for fn in _functions(result)
+        if fn["cyclomatic"] > complexity_floor or fn["cognitive"] > complexity_floor
     ]
     return {
         "qualscan_baseline": BASELINE_FORMAT,

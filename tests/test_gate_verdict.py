@@ -5,6 +5,7 @@ coverage JSON)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,19 @@ def test_file_level_findings_count_when_their_file_changed_at_all() -> None:
     result = make_result((oversized, on_line_1))
     verdict = evaluate(result, resolve_policy(Config()), changed={CK: frozenset({400}), CT: frozenset({2})})
     assert [(i["file"], i["line"], i["rule"]) for i in cond(verdict, "new_findings")["items"]] == [(CK, 1, "QS311")]
+
+
+def test_baseline_records_only_functions_above_the_lowest_limit() -> None:
+    from qualscan.gate import complexity_floor, load_baseline, make_baseline
+
+    config = cfg("[gate]\nmax_cyclomatic = 20\n[gate.services.payment]\nmax_cognitive = 12\n")
+    floor = complexity_floor([resolve_policy(config), resolve_policy(config, "freeze")])
+    assert floor == 10  # the freeze profile's limits are the lowest
+    assert complexity_floor([resolve_policy(cfg('[gate]\nmax_cyclomatic = 7\n'))]) == 7
+    doc = make_baseline(make_result(functions=FUNCS), complexity_floor=floor)
+    assert [(f["file"], f["qualname"]) for f in doc["functions"]] == [(CT, "search"), (CK, "checkout"), (CK, "legacy")]
+    # a function absent from the baseline (it was simple) that is now over a limit is judged
+    grown = [*FUNCS, {"file": CK, "qualname": "was_simple", "line": 150, "end_line": 190, "cyclomatic": 16, "cognitive": 3}]
+    verdict = evaluate(make_result(functions=grown), resolve_policy(Config()),
+                       baseline=load_baseline(json.dumps(doc).encode()))
+    assert [i["function"] for i in cond(verdict, "complexity")["items"]] == ["was_simple"]
