@@ -208,7 +208,7 @@ def test_clone_tokens_abstract_names_and_literals() -> None:
     _, a, runs_a = raw_and_tokens("def f(x):\n    return x + 1\n")
     _, b, runs_b = raw_and_tokens("def g(total):\n    return total + 42\n")
     assert a == b
-    assert runs_a == runs_b == [[1, 6], [2, 4]]
+    assert runs_a == runs_b == [1, 6, 2, 4]  # line 1: 6 tokens, line 2: 4 tokens
     _, c, _ = raw_and_tokens("def f(x):\n    return x - 1\n")
     assert c != a  # operators keep their identity
 

@@ -126,7 +126,7 @@ FUNC = """def clean_address(payload):
 """
 
 
-def _stream(text: str) -> tuple[str, list[list[int]]]:
+def _stream(text: str) -> tuple[str, list[int]]:
     _, toks, runs = raw_and_tokens(text)
     return toks, runs
 

@@ -33,6 +33,6 @@ def analyze_file(path: str, text: str, tree: ast.Module, config: Config) -> dict
     params, length, is_method}], ``classes`` [{qualname, line, end_line, length, methods,
     abstract}], ``imports`` [{module, names, line, level, toplevel}], ``statements`` (executable
     lines), ``tokens`` (normalised clone tokens, one character each) and ``token_lines``
-    (run-length ``[[line, count], ...]``), and ``problem`` when the file could not be tokenized.
+    (run-length, flat: ``[line, count, line, count, ...]``), and ``problem`` when the file could not be tokenized.
     """
     return analyze_file_facts(path, text, tree)

@@ -26,7 +26,7 @@ from typing import Any
 
 
 def find_clones(
-    streams: Mapping[str, tuple[str, list[list[int]]]],
+    streams: Mapping[str, tuple[str, list[int]]],
     service_of: Mapping[str, str | None],
     *,
     min_tokens: int = 50,
@@ -46,7 +46,8 @@ def find_clones(
         rw: list[int] = []
         pos = 0
         limit = len(toks) - k
-        for row, count in runs:
+        for j in range(0, len(runs), 2):
+            row, count = runs[j], runs[j + 1]
             st.append(pos)
             rw.append(row)
             if pos <= limit:

@@ -17,7 +17,7 @@ line-by-line re-tokenization:
 
 Clone tokens: every significant token is mapped to one character; identifiers become ``$``,
 numbers ``0`` and strings ``"``, so renamed copies (type-2 clones) tokenize identically. Keywords
-and operators keep their identity. Lines are stored run-length encoded: ``[[line, count], ...]``.
+and operators keep their identity. Lines are stored run-length encoded, flat: ``[line, count, ...]``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import keyword
 import token
 import tokenize
 from itertools import groupby
-from typing import Any
 
 from qualscan.metrics.scanner import scan
 
@@ -40,7 +39,6 @@ _SKIP_CLONE = {
     tokenize.ENDMARKER,
     tokenize.ENCODING,
 }
-_IGNORED = frozenset({tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, tokenize.ENCODING})
 _OPEN = {"(", "[", "{"}
 _CLOSE = {")", "]", "}"}
 
@@ -53,7 +51,7 @@ NUMBER = "0"
 STRING = '"'
 
 
-def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
+def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[int]]:
     """Return (raw counts, clone token string, run-length line table).
 
     Raises ``tokenize.TokenError`` / ``SyntaxError`` on text that does not tokenize; callers turn
@@ -155,7 +153,11 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
                 elif tstring == ":":
                     part_colon = part_cnt
         part_cnt += 1
-    runs = [[row, sum(1 for _ in grp)] for row, grp in groupby(token_rows)]
+    # flat [line, count, line, count, ...]: one list of ints, nothing for the cyclic GC to walk
+    runs: list[int] = []
+    for row, grp in groupby(token_rows):
+        runs.append(row)
+        runs.append(sum(1 for _ in grp))
     # trailing lines that produced no chunk end
     if first_row <= n_lines:
         ne = nonempty[n_lines] - nonempty[first_row - 1]
@@ -174,13 +176,9 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[list[int]]]:
     return raw, "".join(clone_chars), runs
 
 
-def decode_runs(runs: list[list[int]]) -> list[int]:
-    """Expand the run-length line table back to one line number per token."""
+def decode_runs(runs: list[int]) -> list[int]:
+    """Expand the flat run-length line table back to one line number per token."""
     out: list[int] = []
-    for row, count in runs:
-        out.extend([row] * count)
+    for i in range(0, len(runs), 2):
+        out.extend([runs[i]] * runs[i + 1])
     return out
-
-
-def summary_tokens(runs: Any) -> int:
-    return sum(c for _, c in runs)
