@@ -29,8 +29,24 @@ CORE_KINDS = frozenset({"service", "gateway", "external"})
 SERVICE_KINDS = frozenset({"service", "gateway"})
 
 
+def _cached(g: nx.Graph, key: str, build: Any) -> Any:
+    """Memoise a derived structure on ``g.graph`` (graphs are not mutated once analysed; the
+    node/edge counts guard against a caller that does)."""
+    stamp = (g.number_of_nodes(), g.number_of_edges())
+    hit = g.graph.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    value = build()
+    g.graph[key] = (stamp, value)
+    return value
+
+
 def sync_graph(g: nx.DiGraph) -> nx.DiGraph:
     """The synchronous edges only (edge data is not copied: analyses need the structure)."""
+    return _cached(g, "_qs_sync", lambda: _sync_graph(g))
+
+
+def _sync_graph(g: nx.DiGraph) -> nx.DiGraph:
     sg = nx.DiGraph()
     sg.add_nodes_from(g.nodes(data=True))
     sg.add_edges_from((u, v) for u, v, sync in g.edges(data="sync", default=True) if sync)
@@ -82,6 +98,15 @@ class _BlockCut:
 
 
 def _undirected_sync(g: nx.DiGraph) -> tuple[nx.DiGraph, nx.Graph]:
+    return _cached(g, "_qs_undirected", lambda: _build_undirected(g))  # type: ignore[no-any-return]
+
+
+def _block_cut(g: nx.DiGraph, kinds: frozenset[str]) -> _BlockCut:
+    _, ug = _undirected_sync(g)
+    return _cached(g, f"_qs_blockcut_{'_'.join(sorted(kinds))}", lambda: _BlockCut(ug, kinds))  # type: ignore[no-any-return]
+
+
+def _build_undirected(g: nx.DiGraph) -> tuple[nx.DiGraph, nx.Graph]:
     sg = sync_graph(g)
     ug = nx.Graph()
     ug.add_nodes_from((n, {"kind": g.nodes[n].get("kind")}) for n in sg if sg.degree(n))
@@ -91,8 +116,7 @@ def _undirected_sync(g: nx.DiGraph) -> tuple[nx.DiGraph, nx.Graph]:
 
 def articulation_points(g: nx.DiGraph) -> list[str]:
     """SPOF nodes of the (undirected) sync graph that cut services from services."""
-    _, ug = _undirected_sync(g)
-    bc = _BlockCut(ug)
+    bc = _block_cut(g, CORE_KINDS)
     return sorted(a for a in bc.aps if sum(1 for c in bc.sides(("a", a)) if c > 0) >= 2)
 
 
@@ -100,7 +124,7 @@ def bridges(g: nx.DiGraph, min_side: int = 2) -> list[tuple[str, str]]:
     """Bridge edges (u, v) in the direction of the call whose both sides keep ``min_side`` or more
     services/gateways (a leaf service behind one caller is not a bridge worth reporting)."""
     sg, ug = _undirected_sync(g)
-    bc = _BlockCut(ug, SERVICE_KINDS)
+    bc = _block_cut(g, SERVICE_KINDS)
     out: list[tuple[str, str]] = []
     for i, b in enumerate(bc.blocks):
         if len(b) != 2:
