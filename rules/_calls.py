@@ -1540,7 +1540,23 @@ def sites(ctx: Any) -> Iterator[CallSite]:
 # --- hits --------------------------------------------------------------------------------------
 
 
-def site_hit(site: CallSite, message: str, *, line: int | None = None, **details: Any) -> Hit:
+def missing_protections(fc: FileCalls, site: CallSite) -> list[str]:
+    """What the call lacks among timeout, retry, breaker (or fallback): the words of a report line
+    such as "checkout -> payment: no timeout, no retry, no breaker"."""
+    out: list[str] = []
+    if site.timeout in ("missing", "none", "client-missing", "client-none"):
+        out.append("timeout")
+    if site.kind in ("http", "grpc", "redis", "aws"):
+        if not retry_mechanisms(fc, site):
+            out.append("retry")
+        if not (has_breaker(fc, site) or fallback_around(fc, site)):
+            out.append("breaker")
+    return out
+
+
+def site_hit(
+    site: CallSite, message: str, *, line: int | None = None, fc: FileCalls | None = None, **details: Any
+) -> Hit:
     data: dict[str, Any] = {
         "upstream": site.upstream or site.kind,
         "client": site.kind,
@@ -1548,6 +1564,8 @@ def site_hit(site: CallSite, message: str, *, line: int | None = None, **details
         "callee": site.callee,
         "function": site.func_qualname,
     }
+    if fc is not None:
+        data["protections_missing"] = missing_protections(fc, site)
     data.update(details)
     return Hit(
         message=message,

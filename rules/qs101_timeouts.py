@@ -140,7 +140,8 @@ class NoTimeout(PythonRule):
                 what = "timeout=None" if site.timeout == "none" else "no timeout"
                 hit = site_hit(
                     site,
-                    f"{site.callee} to {site.upstream or site.kind} has {what}: a slow upstream holds "
+                    fc=fc,
+                    message=f"{site.callee} to {site.upstream or site.kind} has {what}: a slow upstream holds "
                     "this worker until the socket gives up",
                     missing="timeout",
                     fixable=True,
@@ -236,7 +237,8 @@ class TimeoutOverBudget(PythonRule):
             if site.timeout == "value" and site.timeout_value is not None and site.timeout_value > budget:
                 yield site_hit(
                     site,
-                    f"{site.callee} to {site.upstream or site.kind} waits up to {site.timeout_value:g} s, "
+                    fc=fc,
+                    message=f"{site.callee} to {site.upstream or site.kind} waits up to {site.timeout_value:g} s, "
                     f"over the {budget:g} s budget",
                     timeout_s=site.timeout_value,
                     budget_s=budget,

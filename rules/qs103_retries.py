@@ -115,7 +115,8 @@ class NoRetry(PythonRule):
                 continue
             yield site_hit(
                 site,
-                f"idempotent {site.callee} to {target} has no retry: one transient failure under peak "
+                fc=fc,
+                message=f"idempotent {site.callee} to {target} has no retry: one transient failure under peak "
                 "load fails the user's request",
                 missing="retry",
             )
@@ -345,7 +346,8 @@ class RetryNonIdempotent(PythonRule):
                 continue
             yield site_hit(
                 site,
-                f"{site.http_verb} {site.callee} to {target} is retried ({retries[0].library}, line "
+                fc=fc,
+                message=f"{site.http_verb} {site.callee} to {target} is retried ({retries[0].library}, line "
                 f"{retries[0].line}) with no idempotency key: a retry after a timeout can charge or "
                 "order twice",
                 retry=retries[0].library,

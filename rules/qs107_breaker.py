@@ -137,7 +137,8 @@ class NoCircuitBreaker(PythonRule):
             source = ctx.service or ctx.path.split("/")[0]
             yield site_hit(
                 site,
-                f"{source} -> {target}: no circuit breaker and no fallback around {site.callee}; a slow "
+                fc=fc,
+                message=f"{source} -> {target}: no circuit breaker and no fallback around {site.callee}; a slow "
                 f"{target} slows every {source} request",
                 missing="breaker",
             )
@@ -239,7 +240,8 @@ class RemoteCallInTransaction(PythonRule):
             if lines:
                 yield site_hit(
                     site,
-                    f"{site.callee} to {site.upstream or site.kind} inside the transaction opened on line "
+                    fc=fc,
+                    message=f"{site.callee} to {site.upstream or site.kind} inside the transaction opened on line "
                     f"{lines[-1]}: locks and a DB connection are held while waiting on the network",
                     transaction_line=lines[-1],
                 )

@@ -112,7 +112,8 @@ class RemoteCallInLoop(PythonRule):
                 continue
             yield site_hit(
                 site,
-                f"{site.callee} to {site.upstream or site.kind} runs once per element of "
+                fc=fc,
+                message=f"{site.callee} to {site.upstream or site.kind} runs once per element of "
                 f"`{fc.code(loop.iter_node)[:60] if loop.iter_node is not None else 'the loop'}` (line {loop.line}): "
                 "batch it or fetch in one call",
                 loop_line=loop.line,
@@ -176,7 +177,8 @@ class PublishPerItem(PythonRule):
                 continue
             yield site_hit(
                 site,
-                f"one {site.callee} to {site.upstream or site.kind} per element of the loop on line "
+                fc=fc,
+                message=f"one {site.callee} to {site.upstream or site.kind} per element of the loop on line "
                 f"{loop.line}: publish one event or use a batch API",
                 loop_line=loop.line,
             )

@@ -70,7 +70,7 @@ class RedisKeys(PythonRule):
                     and (string_value(positional(site.node)[0].value) or "").upper() == "KEYS")
             ):
                 lines.add(site.line)
-                yield site_hit(site, f"Redis KEYS on {site.upstream or 'redis'} blocks the server while it "
+                yield site_hit(site, fc=fc, message=f"Redis KEYS on {site.upstream or 'redis'} blocks the server while it "
                                "scans every key: use SCAN (scan_iter)")
         for raw in fc.raw:
             call = raw.node
@@ -156,7 +156,8 @@ class CacheWriteWithoutTtl(PythonRule):
                 continue
             yield site_hit(
                 site,
-                f"Redis {site.method} with no TTL: keys accumulate until maxmemory evicts what you need; "
+                fc=fc,
+                message=f"Redis {site.method} with no TTL: keys accumulate until maxmemory evicts what you need; "
                 "pass ex=...",
                 missing="ttl",
             )

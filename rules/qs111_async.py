@@ -110,7 +110,8 @@ class BlockingCallInAsync(PythonRule):
             func = site.func
             yield site_hit(
                 site,
-                f"blocking {site.callee} in async def {func.name if func else '?'}: {why}",
+                fc=fc,
+                message=f"blocking {site.callee} in async def {func.name if func else '?'}: {why}",
             )
 
 

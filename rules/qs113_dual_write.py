@@ -125,7 +125,8 @@ class DualWrite(PythonRule):
                 continue
             yield site_hit(
                 site,
-                f"{site.callee} to {site.upstream or site.kind} after the database write on line {commit_line}: "
+                fc=fc,
+                message=f"{site.callee} to {site.upstream or site.kind} after the database write on line {commit_line}: "
                 "the two are not atomic (dual write); use a transactional outbox",
                 commit_line=commit_line,
             )

@@ -306,6 +306,26 @@ def test_hit_carries_upstream_and_stable_key() -> None:
     assert hits[11].details["upstream"] == "cart-svc"
     assert hits[14].details["upstream"] == "$CART_SERVICE_ADDR"
     assert all(h.details["client"] == "http" for h in hits.values())
+    assert hits[8].details["protections_missing"] == ["timeout", "retry", "breaker"]
+
+
+def test_protections_missing_lists_what_the_call_lacks() -> None:
+    text = src(
+        """
+        import pybreaker
+        import requests
+        from tenacity import retry, stop_after_attempt, wait_exponential
+
+        pay_breaker = pybreaker.CircuitBreaker(fail_max=5)
+
+        @pay_breaker
+        @retry(stop=stop_after_attempt(3), wait=wait_exponential())
+        def charge(body):
+            return requests.post("http://payment/charge", json=body)
+        """
+    )
+    (hit,) = run_rule(QS101, make_ctx(text))
+    assert (hit.line, hit.details["protections_missing"]) == (10, ["timeout"])
 
 
 def test_analysis_is_cached_on_the_context() -> None:
