@@ -180,3 +180,24 @@ def test_duplicated_lines_percent_per_service() -> None:
         ("services/a/x.py", 1),
         ("services/b/y.py", 4),
     }
+
+
+def test_shared_fate_library_used_by_three_services() -> None:
+    repo = {
+        "libs/common/pyproject.toml": "",
+        "libs/common/common/__init__.py": "",
+        "libs/common/common/ids.py": "def new_id():\n    return 1\n",
+        **{f"services/s{i}/requirements.txt": "" for i in range(3)},
+        **{f"services/s{i}/main.py": "from common.ids import new_id\n" for i in range(3)},
+    }
+    m = scan_sources(repo, Config()).metrics
+    assert m["shared_libraries"] == [{"name": "common", "files": 2, "used_by": ["s0", "s1", "s2"], "shared_fate": True}]
+    assert m["cross_service_imports"] == []
+
+
+def test_metrics_output_is_deterministic() -> None:
+    import json
+
+    first = json.dumps(scan_sources(REPO, Config()).metrics, sort_keys=False)
+    second = json.dumps(scan_sources(dict(reversed(list(REPO.items()))), Config()).metrics, sort_keys=False)
+    assert first == second
