@@ -277,3 +277,28 @@ def test_skaffold_artifacts_link_images_to_source_dirs() -> None:
     assert edges(model) == {("front", "cart-impl", "http", True)}
     node = next(s for s in model.services if s.name == "cart-impl")
     assert node.path == "src/cart-impl" and node.attrs["workload_kind"] == "Deployment"
+
+
+def test_django_settings_dicts_and_spring_application_yml() -> None:
+    settings = (
+        "import os\nDATABASES = {\n    'default': {\n        'ENGINE': 'django.db.backends.postgresql',\n"
+        "        'HOST': os.environ.get('DB_HOST', 'orders-db'),\n        'PORT': '5432',\n    }\n}\n"
+    )
+    spring = "spring:\n  datasource:\n    url: jdbc:mysql://${DB_HOST:mysql}:3306/cities\n  rabbitmq:\n    host: ${AMQP_HOST:rabbitmq}\n"
+    model = graph_of(
+        {
+            "orders/Dockerfile": "FROM python:3.12\n",
+            "orders/shop/settings.py": settings,
+            "shipping/pom.xml": "<project/>\n",
+            "shipping/src/main/resources/application.yml": spring,
+            "k8s/orders-db.yaml": deployment("orders-db", image="postgres:16"),
+            "k8s/mysql.yaml": deployment("mysql", image="mysql:8"),
+            "k8s/rabbitmq.yaml": deployment("rabbitmq", image="rabbitmq:3"),
+        }
+    )
+    assert edges(model) == {
+        ("orders", "orders-db", "sql", True),
+        ("shipping", "mysql", "sql", True),
+        ("shipping", "rabbitmq", "amqp", False),
+    }
+    assert [(e.file, e.line) for e in model.edge("shipping", "mysql").evidence] == [("shipping/src/main/resources/application.yml", 3)]

@@ -24,7 +24,7 @@ from qualscan.graph.facts import HOSTPORT_RE, scan_text
 from qualscan.model import Diagnostic, Evidence, FileKind, NodeKind, Service, SourceFile
 from qualscan.parsers import aspire as aspire_p
 from qualscan.parsers import helm as helm_p
-from qualscan.parsers.k8s import Workload
+from qualscan.parsers.k8s import Workload, looks_like_k8s
 from qualscan.parsers.kustomize import split_image
 from qualscan.parsers.yamlsafe import decode
 
@@ -741,8 +741,15 @@ class Builder:
         """Facts of every non-Python source once; nodes that serve gRPC are marked."""
         by_path = {f.path: f for f in self.files}
         for f in self.files:
-            if f.kind is FileKind.OTHER_SOURCE and not f.is_test and f.path in self.texts:
+            if f.is_test or f.path not in self.texts:
+                continue
+            if f.kind is FileKind.OTHER_SOURCE:
                 self.other_facts[f.path] = scan_text(decode(self.texts[f.path]))
+            elif f.kind is FileKind.YAML and f.service and f.path.rsplit("/", 1)[-1].startswith(("application", "appsettings", "config", "settings")):
+                # a service's own config (Spring application.yml, ${DB_HOST:mysql}, jdbc URLs)
+                text = decode(self.texts[f.path])
+                if not looks_like_k8s(text):
+                    self.other_facts[f.path] = scan_text(text)
         for path, facts in [*self.python_facts.items(), *self.other_facts.items()]:
             if isinstance(facts, dict) and "grpc" in facts.get("serves", ()):
                 owner = self.owner_of_file(path, by_path.get(path))

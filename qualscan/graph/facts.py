@@ -233,6 +233,20 @@ class _Collector(ast.NodeVisitor):
             self._seen_urls.add((value, line))
             self.urls.append({"value": value, "line": line})
 
+    def visit_Dict(self, node: ast.Dict) -> None:
+        """Settings dicts: ``DATABASES = {"default": {"ENGINE": "...postgresql", "HOST": "db"}}``."""
+        entries = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+        host_key = next((k for k in entries if k.lower() in ("host", "hostname", "server")), None)
+        if host_key is not None:
+            host = self.render(entries[host_key])
+            if host and "${" not in host:
+                engine = (self.render(entries.get("ENGINE") or entries.get("engine")) or "").lower()
+                proto = "sql" if any(e in engine for e in ("postgres", "mysql", "sqlite", "oracle", "mssql")) else None
+                port = self.render(entries.get("PORT") or entries.get("port"))
+                value = f"{host}:{port}" if port and port.isdigit() else host
+                self.clients.append({"kind": "settings", "protocol": proto, "line": node.lineno, "args": [value]})
+        self.generic_visit(node)
+
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and len(node.value) < 300:
             self._url(node.value.strip(), node.lineno)
