@@ -239,6 +239,7 @@ class Builder:
         self.diagnostics: list[Diagnostic] = []
         self.dm: DeploymentModel = DeploymentModel()
         self.other_facts: dict[str, dict[str, Any]] = {}
+        self._owner_cache: dict[str, str | None] = {}
 
     # -- nodes ---------------------------------------------------------------------------------
     def add_alias(self, alias: str, node: str) -> None:
@@ -253,6 +254,8 @@ class Builder:
         if name not in self.nodes:
             self.nodes[name] = Node(name=name, **kwargs)
             self.add_alias(name, name)
+            if kwargs.get("path") is not None:
+                self._owner_cache.clear()
         return self.nodes[name]
 
     def lookup(self, host: str) -> str | None:
@@ -563,6 +566,14 @@ class Builder:
     def owner_of_file(self, path: str, sf: SourceFile | None) -> str | None:
         if sf is not None and sf.service and sf.service in self.nodes:
             return sf.service
+        d = posixpath.dirname(path)
+        if d in self._owner_cache:
+            return self._owner_cache[d]
+        owner = self._owner_of_dir(path)
+        self._owner_cache[d] = owner
+        return owner
+
+    def _owner_of_dir(self, path: str) -> str | None:
         best: tuple[int, str] | None = None
         for n in self.nodes.values():
             dirs = [n.path] if n.path else []
