@@ -399,8 +399,8 @@ def _functions(result: ScanResult) -> list[dict[str, Any]]:
             continue
         file = fn.get("file")
         line = fn.get("line")
-        if not isinstance(file, str) or not isinstance(line, int):
-            continue
+        if not isinstance(file, str) or not isinstance(line, int) or fn.get("is_test"):
+            continue  # test code does not run in production: not judged, not recorded
         out.append(
             {
                 "file": file,

@@ -196,12 +196,14 @@ FUNCS = [
     {"file": CK, "qualname": "small", "line": 70, "end_line": 75, "cyclomatic": 2, "cognitive": 1},
     {"file": CK, "qualname": "legacy", "line": 80, "end_line": 140, "cyclomatic": 40, "cognitive": 50},
     {"file": CT, "qualname": "search", "line": 1, "end_line": 30, "cyclomatic": 25, "cognitive": 28},
+    {"file": "services/checkout/tests/test_app.py", "qualname": "test_all", "line": 1, "end_line": 90,
+     "cyclomatic": 30, "cognitive": 30, "is_test": True},
 ]
 
 
 def test_changed_complex_function_in_critical_service_fails_in_diff_mode() -> None:
     result = make_result(functions=FUNCS)
-    changed = {CK: frozenset({42, 72}), CT: frozenset({5})}
+    changed = {CK: frozenset({42, 72}), CT: frozenset({5}), "services/checkout/tests/test_app.py": frozenset({3})}
     verdict = evaluate(result, resolve_policy(Config()), changed=changed)
     items = cond(verdict, "complexity")["items"]
     # legacy (untouched) and catalog.search (not journey-critical) are not judged
