@@ -212,3 +212,23 @@ def test_changed_lines_cover_every_new_line_and_stay_in_the_file(tmp_path_factor
             assert i in changed, (i, text)
     if old == new:
         assert changed == frozenset()
+
+
+def test_github_pull_request_merge_commit_checkout(tmp_path: Path) -> None:
+    """actions/checkout on pull_request: a detached HEAD at the PR's merge commit, base fetched shallowly."""
+    origin = _origin_with_feature(tmp_path)
+    git(origin, "checkout", "-q", "--detach", "main")
+    git(origin, "merge", "-q", "--no-ff", "-m", "Merge feature into main", "feature")
+    git(origin, "update-ref", "refs/pull/7/merge", "HEAD")
+    git(origin, "checkout", "-q", "main")
+    clone = tmp_path / "clone"
+    git(tmp_path, "init", "-q", str(clone))
+    git(clone, "remote", "add", "origin", origin.as_uri())
+    git(clone, "fetch", "-q", "--depth", "2", "origin", "+refs/pull/7/merge:refs/remotes/pull/7/merge",
+        "+refs/heads/main:refs/remotes/origin/main")
+    git(clone, "checkout", "-q", "--detach", "refs/remotes/pull/7/merge")
+    info = changed_lines(clone, "origin/main")
+    assert info.shallow
+    assert info.merge_base == git(clone, "rev-parse", "origin/main").strip()
+    assert set(info.files) == {"services/checkout/app.py", "services/catalog/app.py"}
+    assert info.files["services/checkout/app.py"] == frozenset({10, 11, 12, 13})
