@@ -563,6 +563,12 @@ def _gate_github(verdict: dict[str, Any]) -> str:
             if item.get("file"):
                 out.append(command("error", str(item.get("message", "")), file=item["file"], line=item.get("line") or 1,
                                    title=f"qualscan gate: {c['id']}"))
+    fixed = verdict.get("fixed") or []
+    if fixed:
+        shown = ", ".join(f"{e.get('file')}:{e.get('line')} {e.get('rule')}" for e in fixed[:10])
+        more = f" and {len(fixed) - 10} more" if len(fixed) > 10 else ""
+        out.append(command("notice", f"{len(fixed)} baseline entr(ies) now fixed: {shown}{more}; "
+                           "refresh the baseline with `qualscan baseline`", title="qualscan baseline"))
     text = "; ".join(verdict["reasons"]) if verdict["reasons"] else "every condition passed"
     out.append(command("error" if not verdict["passed"] else "notice",
                        f"quality gate {'FAILED' if not verdict['passed'] else 'passed'}: {text}", title="qualscan gate"))

@@ -189,6 +189,11 @@ def test_baseline_then_check_fails_only_on_new_findings_and_lists_fixed(tmp_path
     assert f"{PATH}:5 QS101" in out.split("fixed since the baseline")[1]
     code, report, _ = gate_json(str(repo), "--baseline", str(base_file), "--no-cache")
     assert (PATH, 5, "QS101") in {(e["file"], e["line"], e["rule"]) for e in report["gate"]["fixed"]}
+    code, out, err = run_cli("check", str(repo), "--baseline", str(base_file), "--no-cache", "--format", "github")
+    assert code == 0
+    notice = next(ln for ln in out.splitlines() if ln.startswith("::notice title=qualscan baseline::"))
+    assert f"{PATH}:5 QS101" in notice
+    assert "baseline entr(ies) now fixed" in err
 
 
 def test_a_json_report_works_as_a_baseline(tmp_path: Path) -> None:
