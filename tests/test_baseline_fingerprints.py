@@ -216,3 +216,41 @@ def test_unreadable_baseline_exits_2(tmp_path: Path) -> None:
     code, _, err = run_cli("check", str(repo), "--baseline", str(tmp_path / "missing.json"), "--no-cache")
     assert code == 2
     assert "cannot read baseline" in err
+
+
+MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cart
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: cart}
+  template:
+    metadata:
+      labels: {app: cart}
+    spec:
+      containers:
+        - name: cart
+          image: shop/cart:latest
+"""
+
+
+def manifest_fingerprints(text: str) -> dict[str, tuple[int, str]]:
+    result = scan_sources({"services/cart/Dockerfile": "FROM python:3.12\n", "deploy/k8s/cart.yaml": text}, CONFIG)
+    return {f.rule: (f.line, f.fingerprint) for f in result.findings if f.file == "deploy/k8s/cart.yaml"}
+
+
+def test_manifest_fingerprints_survive_edits_above_and_reformatting() -> None:
+    before = manifest_fingerprints(MANIFEST)
+    assert before["QS217"][0] == 15  # unpinned image, on the image: line
+    edited = "# cart service\n---\n" + MANIFEST.replace(
+        "          image: shop/cart:latest", "          image:   shop/cart:latest   # pin me"
+    )
+    after = manifest_fingerprints(edited)
+    assert set(after) == set(before)
+    for rule, (line, fp) in before.items():
+        assert after[rule] == (line + 2, fp), rule
+    renamed = manifest_fingerprints(MANIFEST.replace("- name: cart", "- name: cart-api").replace("shop/cart:", "shop/cart-api:"))
+    assert renamed["QS217"][1] != before["QS217"][1]  # another container, another finding
