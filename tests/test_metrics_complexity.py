@@ -47,16 +47,16 @@ CASES = [
     ("def f(a, b, c):\n    return a and b and c\n", "f", 3, 1),
     # `a and b or c`: two sequences (+2 cognitive); cc +1 (or) +1 (and) = 3
     ("def f(a, b, c):\n    return a and b or c\n", "f", 3, 2),
-    # try/except x2 + else: cc 1 + 2 handlers + 1 else = 4; cognitive: 2 excepts at nesting 0 = 2
+    # try/except x2 + else: cc 1 + 2 handlers + 1 else = 4; cognitive: 2 excepts at nesting 0 + else 1 = 3
     (
         "def f():\n    try:\n        g()\n    except KeyError:\n        pass\n    except ValueError:\n        pass\n"
         "    else:\n        h()\n",
         "f",
         4,
-        2,
+        3,
     ),
-    # while with else: cc 1 + 1 + 1 = 3; cognitive while +1 (else of a loop adds nothing)
-    ("def f(n):\n    while n:\n        n -= 1\n    else:\n        pass\n", "f", 3, 1),
+    # while with else: cc 1 + 1 + 1 = 3; cognitive while +1, else +1 = 2
+    ("def f(n):\n    while n:\n        n -= 1\n    else:\n        pass\n", "f", 3, 2),
     # comprehension with an if: cc +1 +1 = 3; cognitive 0 (comprehensions are not counted)
     ("def f(xs):\n    return [x for x in xs if x]\n", "f", 3, 0),
     # conditional expression inside an if: cc 1+1+1 = 3; cognitive if 1 + ternary (1 + nesting 1) = 3
@@ -74,8 +74,14 @@ CASES = [
     # assert counts for radon's cc, not for cognitive
     ("def f(x):\n    assert x\n    return x\n", "f", 2, 0),
     # nested function: the inner if is +1 + nesting 1 for the outer function, reported alone as 1
-    ("def f():\n    def g(y):\n        if y:\n            return 1\n    return g\n", "f", 1, 2),
-    ("def f():\n    def g(y):\n        if y:\n            return 1\n    return g\n", "f.<locals>.g", 2, 1),
+    ("def f():\n    x = 1\n    def g(y):\n        if y:\n            return x\n    return g\n", "f", 1, 2),
+    ("def f():\n    x = 1\n    def g(y):\n        if y:\n            return x\n    return g\n", "f.<locals>.g", 2, 1),
+    # a decorator-style wrapper (only the def and `return name`) adds no nesting
+    ("def f():\n    def g(y):\n        if y:\n            return 1\n    return g\n", "f", 1, 1),
+    # a conditional expression nests its test: `a if (b if c else d) else e` = 1 + (1 + 1)
+    ("def f(a, b, c, d, e):\n    return a if (b if c else d) else e\n", "f", 3, 3),
+    # a class body restarts at level 0: the method's if counts 1 in f (not 1 + nesting)
+    ("def f():\n    class K:\n        def m(self, x):\n            if x:\n                return 1\n    return K\n", "f", 1, 1),
     # with adds nothing to either
     ("def f(p):\n    with open(p) as fh:\n        return fh.read()\n", "f", 1, 0),
 ]

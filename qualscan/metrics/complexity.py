@@ -7,12 +7,10 @@
   ``if``), +(n-1) per boolean operation with n operands, +1 per ``match`` case (a final ``case _``
   excepted). Nested functions are reported on their own and not added to the enclosing function.
 * **Cognitive complexity** -- SonarSource's definition (G. Ann Campbell, *Cognitive Complexity*,
-  2017), as applied to Python: +1 plus the current nesting level for ``if``, conditional
-  expression, ``for``/``async for``, ``while``, ``except`` and ``match``; +1 (no nesting
-  penalty) for ``elif`` and ``else`` of an ``if``; +1 per sequence of like boolean operators
-  (``a and b and c`` is 1, ``a and b or c`` is 2). Nesting grows inside the bodies of those
-  structures and inside nested functions, lambdas and classes. ``try``, ``finally``, ``with``,
-  comprehensions, ``break``/``continue`` and recursion add nothing.
+  2017), as SonarSource's Python analyzer applies it: +1 plus the current nesting level for
+  ``if``, conditional expression, ``for``/``async for``, ``while``, ``except`` and ``match``;
+  +1 (no nesting penalty) for ``elif`` and every ``else``; +1 per sequence of like boolean
+  operators (``a and b and c`` is 1, ``a and b or c`` is 2). See ``cognitive`` for nesting.
 * **Halstead** -- radon's ``h_visit_ast`` on the shared tree (volume V = N log2 h, difficulty
   D = h1/2 * N2/h2, effort E = D * V).
 * **Maintainability index** -- radon's formula (``radon.metrics.mi_compute``) with radon's
@@ -58,7 +56,14 @@ def radon_complexities(visitor: ComplexityVisitor) -> dict[tuple[int, int], int]
 
 
 def cognitive(func: ast.AST) -> int:
-    """Cognitive complexity of a function (nested functions included, with their nesting)."""
+    """Cognitive complexity of a function (nested functions and classes included).
+
+    Follows SonarSource's Python analyzer: the bodies of ``if``/``elif``/``else``, loops, loop and
+    ``try`` ``else`` clauses, ``except`` clauses and ``case`` blocks nest one level deeper; ``try``,
+    ``finally`` and ``with`` bodies do not; a nested function nests one level (none for a
+    decorator-style wrapper whose enclosing function holds only it and ``return name``); a class
+    body restarts at level 0; a conditional expression nests its three parts.
+    """
     total = 0
 
     def boolops(node: ast.AST, parent_op: type | None) -> int:
@@ -80,18 +85,15 @@ def cognitive(func: ast.AST) -> int:
                 continue
             if t is ast.BoolOp:
                 total += boolops(n, None)
-                # walk operands for ternaries/lambdas, but do not re-count nested BoolOps
+                # walk operands for conditional expressions, but do not re-count nested BoolOps
                 for sub in _flatten_boolop(n):  # type: ignore[arg-type]
                     push((sub, lvl))
                 continue
             if t is ast.IfExp:
                 total += 1 + lvl
-                push((n.test, lvl))  # type: ignore[attr-defined]
+                push((n.test, lvl + 1))  # type: ignore[attr-defined]
                 push((n.body, lvl + 1))  # type: ignore[attr-defined]
                 push((n.orelse, lvl + 1))  # type: ignore[attr-defined]
-                continue
-            if t is ast.Lambda:
-                push((n.body, lvl + 1))  # type: ignore[attr-defined]
                 continue
             for name in n._fields:
                 if name == "ctx":
@@ -104,68 +106,85 @@ def cognitive(func: ast.AST) -> int:
                 elif isinstance(v, ast.AST):
                     push((v, lvl))
 
-    def block(stmts: list[ast.stmt], nesting: int) -> None:
+    def block(stmts: list[ast.stmt], nesting: int, scope: str, direct: bool = False) -> None:
+        """``scope``: kind of the nearest enclosing def/class; ``direct``: ``stmts`` is its body."""
         for s in stmts:
-            stmt(s, nesting)
+            stmt(s, nesting, scope, stmts if direct else None)
 
-    def if_chain(node: ast.If, nesting: int) -> None:
+    def else_clause(stmts: list[ast.stmt], nesting: int, scope: str) -> None:
+        nonlocal total
+        if stmts:
+            total += 1
+            block(stmts, nesting + 1, scope)
+
+    def if_chain(node: ast.If, nesting: int, scope: str) -> None:
         nonlocal total
         total += 1 + nesting
         while True:  # iterative over elif chains (they can be hundreds long)
             expr(node.test, nesting)
-            block(node.body, nesting + 1)
+            block(node.body, nesting + 1, scope)
             orelse = node.orelse
             if len(orelse) == 1 and isinstance(orelse[0], ast.If) and _is_elif(node, orelse[0]):
                 total += 1  # elif
                 node = orelse[0]
                 continue
-            if orelse:
-                total += 1  # else
-                block(orelse, nesting + 1)
+            else_clause(orelse, nesting, scope)
             return
 
-    def stmt(node: ast.stmt, nesting: int) -> None:
+    def stmt(node: ast.stmt, nesting: int, scope: str, siblings: list[ast.stmt] | None) -> None:
         nonlocal total
         if isinstance(node, ast.If):
-            if_chain(node, nesting)
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            if_chain(node, nesting, scope)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
             total += 1 + nesting
-            expr(node.iter, nesting)
-            block(node.body, nesting + 1)
-            block(node.orelse, nesting + 1)
-        elif isinstance(node, ast.While):
-            total += 1 + nesting
-            expr(node.test, nesting)
-            block(node.body, nesting + 1)
-            block(node.orelse, nesting + 1)
+            expr(node.test if isinstance(node, ast.While) else node.iter, nesting)
+            block(node.body, nesting + 1, scope)
+            else_clause(node.orelse, nesting, scope)
         elif isinstance(node, _TRY):
-            block(node.body, nesting)  # type: ignore[attr-defined]
+            block(node.body, nesting, scope)  # type: ignore[attr-defined]
             for h in node.handlers:  # type: ignore[attr-defined]
                 total += 1 + nesting
-                block(h.body, nesting + 1)
-            block(node.orelse, nesting)  # type: ignore[attr-defined]
-            block(node.finalbody, nesting)  # type: ignore[attr-defined]
+                block(h.body, nesting + 1, scope)
+            else_clause(node.orelse, nesting, scope)  # type: ignore[attr-defined]
+            block(node.finalbody, nesting, scope)  # type: ignore[attr-defined]
         elif isinstance(node, ast.Match):
             total += 1 + nesting
             expr(node.subject, nesting)
             for case in node.cases:
                 expr(case.guard, nesting + 1)
-                block(case.body, nesting + 1)
+                block(case.body, nesting + 1, scope)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 expr(item.context_expr, nesting)
-            block(node.body, nesting)
-        elif isinstance(node, (*_FUNCS, ast.ClassDef)):
+            block(node.body, nesting, scope)
+        elif isinstance(node, _FUNCS):
             for d in node.decorator_list:
                 expr(d, nesting)
-            block(node.body, nesting + 1)
+            if scope == "class":
+                inner = 0
+            elif siblings is not None and _is_wrapper(node, siblings):
+                inner = nesting
+            else:
+                inner = nesting + 1
+            block(node.body, inner, "function", True)
+        elif isinstance(node, ast.ClassDef):
+            for d in node.decorator_list:
+                expr(d, nesting)
+            block(node.body, 0, "class", True)
         else:
             expr(node, nesting)
 
     for d in func.decorator_list:  # type: ignore[attr-defined]
         expr(d, 0)
-    block(func.body, 0)  # type: ignore[attr-defined]
+    block(func.body, 0, "function", True)  # type: ignore[attr-defined]
     return total
+
+
+def _is_wrapper(inner: ast.AST, siblings: list[ast.stmt]) -> bool:
+    """A decorator-style wrapper: the enclosing body holds ``inner`` and ``return <name>`` only."""
+    return all(
+        s is inner or (isinstance(s, ast.Return) and isinstance(s.value, ast.Name)) for s in siblings
+    )
 
 
 _TRY: tuple[type, ...] = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
