@@ -41,3 +41,10 @@ def test_qualscan_scans_its_own_code(tmp_path: Path) -> None:
     scanned = {f["path"] for f in result.metrics.get("files", [])}
     assert "qualscan/cli.py" in scanned and "rules/__init__.py" in scanned
     assert not any(p.startswith(("fixtures/", "tests/")) for p in scanned)
+
+
+@pytest.mark.slow
+def test_qualscan_check_passes_on_this_repository() -> None:
+    """qualscan's own CI runs its gate on its own code (issue #7): exit 0, or the message says why."""
+    proc = _run(sys.executable, "-m", "qualscan", "check", ".", "--no-cache", "--format", "github")
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
