@@ -201,3 +201,27 @@ def test_metrics_output_is_deterministic() -> None:
     first = json.dumps(scan_sources(REPO, Config()).metrics, sort_keys=False)
     second = json.dumps(scan_sources(dict(reversed(list(REPO.items()))), Config()).metrics, sort_keys=False)
     assert first == second
+
+
+def test_stale_facts_are_left_out_with_a_diagnostic() -> None:
+    import ast
+
+    from qualscan.metrics import analyze_file, analyze_project
+    from qualscan.model import FileKind, SourceFile
+
+    good = analyze_file("a.py", "x = 1\n", ast.parse("x = 1\n"), Config())
+    old = dict(good, version=1, token_lines=[[1, 3]])  # an engine cache entry from an older qualscan
+    pm = analyze_project(
+        config=Config(),
+        files=[SourceFile("a.py", FileKind.PYTHON), SourceFile("b.py", FileKind.PYTHON)],
+        services=(),
+        file_facts={"a.py": good, "b.py": old},
+        git_log=None,
+        git_problem=None,
+        coverage=(),
+        journeys=(),
+        critical_services=frozenset(),
+    )
+    assert [f["path"] for f in pm.files] == ["a.py"]
+    assert [(d.file, d.line) for d in pm.diagnostics] == [(".", 0)]
+    assert "another format" in pm.diagnostics[0].message

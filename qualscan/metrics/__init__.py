@@ -17,17 +17,17 @@ import ast
 from typing import Any
 
 from qualscan.config import Config
-from qualscan.metrics.filefacts import analyze_file_facts
+from qualscan.metrics.filefacts import FACTS_VERSION, analyze_file_facts
 from qualscan.metrics.history import GIT_LOG_ARGS
 from qualscan.metrics.project import DEFAULT_GRADES, ProjectMetrics, analyze_project, grade
 
-__all__ = ["GIT_LOG_ARGS", "DEFAULT_GRADES", "ProjectMetrics", "analyze_file", "analyze_project", "grade"]
+__all__ = ["FACTS_VERSION", "GIT_LOG_ARGS", "DEFAULT_GRADES", "ProjectMetrics", "analyze_file", "analyze_project", "grade"]
 
 
 def analyze_file(path: str, text: str, tree: ast.Module, config: Config) -> dict[str, Any]:
     """Per-file facts: raw counts, MI, Halstead, functions, classes, imports, statements, clone tokens.
 
-    Keys: ``path``, ``raw`` (loc, lloc, sloc, comments, multi, blank, single_comments -- radon's
+    Keys: ``version`` (``FACTS_VERSION``), ``path``, ``raw`` (loc, lloc, sloc, comments, multi, blank, single_comments -- radon's
     definitions), ``mi``, ``halstead`` (h1, h2, N1, N2, volume, difficulty, effort),
     ``cyclomatic_total``, ``functions`` [{qualname, line, end_line, cyclomatic, cognitive, nesting,
     params, length, is_method}], ``classes`` [{qualname, line, end_line, length, methods,

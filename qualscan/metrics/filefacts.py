@@ -12,6 +12,9 @@ from qualscan.metrics.complexity import functions_and_classes, halstead, maintai
 from qualscan.metrics.raw import raw_and_tokens
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# bumped whenever the shape of the per-file facts changes: facts of another version (an engine
+# cache written by an older qualscan) are ignored by the project pass, with a diagnostic
+FACTS_VERSION = 2
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -99,6 +102,7 @@ def analyze_file_facts(path: str, text: str, tree: ast.Module, *, want_tokens: b
     functions, classes = functions_and_classes(tree, visitor)
     hal = halstead(tree)
     facts: dict[str, Any] = {
+        "version": FACTS_VERSION,
         "path": path,
         "functions": functions,
         "classes": classes,

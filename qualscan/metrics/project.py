@@ -28,6 +28,7 @@ from typing import Any
 from qualscan.config import Config
 from qualscan.metrics import clones as clones_mod
 from qualscan.metrics import coverage_data, history, modularity
+from qualscan.metrics.filefacts import FACTS_VERSION
 from qualscan.model import Diagnostic, FileKind, Journey, Level, Service, SourceFile
 
 DEFAULT_GRADES: dict[str, tuple[float, float, float, float]] = {
@@ -125,7 +126,20 @@ def analyze_project(
     service_of: dict[str, str | None] = {f.path: f.service for f in files}
     is_test = {f.path: f.is_test for f in files}
     library_of = {f.path: getattr(f, "library", None) for f in files}
-    facts = {p: file_facts[p] for p in sorted(file_facts) if p in src_of or p in service_of}
+    facts: dict[str, dict[str, Any]] = {}
+    stale = 0
+    for p in sorted(file_facts):
+        if p not in src_of and p not in service_of:
+            continue
+        if not isinstance(file_facts[p], Mapping) or file_facts[p].get("version") != FACTS_VERSION:
+            stale += 1
+            continue
+        facts[p] = file_facts[p]
+    if stale:
+        diags.append(
+            Diagnostic(".", 0, Level.WARNING, f"{stale} file(s) with per-file metrics of another format (stale cache?); "
+                       "left out of the metrics -- clear the cache directory")
+        )
     critical = frozenset(critical_services) | frozenset(n for j in journeys for n in j.path)
 
     # ---- files, functions, classes
