@@ -138,7 +138,11 @@ def test_nesting_that_parses_but_exhausts_the_analyses_is_contained(tmp_path: Pa
     result = scan_path(tmp_path, CONFIG)
     diags = diags_for(result, rel)
     assert diags, "expected the recursion failure to be reported"
-    assert all("nesting too deep" in d.message or "nested too deeply" in d.message for d in diags), diags
+    assert all(any(w in d.message for w in ("nesting too deep", "nested too deeply", "nested deeper than")) for d in diags), diags
+    # libcst's parser is super-linear in nesting: such files skip the libcst rules instead of parsing for seconds
+    assert [d.message for d in diags if "libcst-based rules skipped" in d.message] == [
+        "expressions nested deeper than 300 levels: libcst-based rules skipped"
+    ]
     assert_good_file_analysed(result)
     check_report(result)
 
