@@ -227,3 +227,22 @@ def test_garbage_and_missing_objects_do_not_raise() -> None:
     commits, bad = parse_git_log(text)
     assert bad == 2
     assert [(c.sha, c.files) for c in commits] == [("def", [("bin.dat", 0, 0)])]
+
+
+def test_history_with_missing_objects_is_partial(shop: Repo) -> None:
+    # delete the blob of forms.py's second version: `git log --numstat` dies when it diffs that commit
+    sha = shop.git("rev-parse", "HEAD~7:services/checkout/forms.py").strip()
+    obj = shop.root / ".git" / "objects" / sha[:2] / sha[2:]
+    obj.chmod(0o644)
+    obj.unlink()
+    text, problem = git_log(shop.root, GIT_LOG_ARGS, 100_000)
+    assert problem is not None and "git log failed" in problem
+    commits, _ = parse_git_log(text or "")
+    assert 0 < len(commits) < 9  # the commits before the broken diff are kept
+    pm = _project(_Existing(shop.root), text, problem)
+    assert pm.hotspots is not None and pm.hotspots[0]["file"] in {
+        "services/checkout/views.py",
+        "services/cart/cart.py",
+        "services/checkout/forms.py",
+    }
+    assert pm.history["problem"] == problem
