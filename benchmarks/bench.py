@@ -88,6 +88,8 @@ def _pss_kb(pid: int) -> int:
 
 def measure(cmd: list[str], *, cwd: Path = REPO, ok: tuple[int, ...] = (0,), env: dict[str, str] | None = None) -> Run:
     """Run ``cmd``; wall, CPU of the whole process tree, memory. Output goes to a log in .work."""
+    if env is not None and SNAPSHOT is not None:
+        cwd = SNAPSHOT  # `python -m` puts the working directory first on sys.path: run the snapshot's code
     peak = [0]
     stop = threading.Event()
     log = open(WORK / "last-command.log", "wb")  # noqa: SIM115
@@ -229,6 +231,31 @@ for f in files:
 # --- the benchmark ----------------------------------------------------------------------------------
 
 
+SNAPSHOT: Path | None = None  # the committed code under test, exported once (see snapshot())
+
+
+def snapshot() -> tuple[Path, str]:
+    """Export HEAD (``git archive``) so the whole run measures one version of qualscan, even while
+    others commit or edit the checkout; ``rules/`` and ``templates/`` go where the wheel puts them."""
+    commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=REPO).stdout.strip()
+    dest = WORK / "snapshots" / commit
+    if not (dest / "qualscan").is_dir():
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=REPO, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+        for sub in ("rules", "templates"):
+            if (dest / sub).is_dir():
+                shutil.move(str(dest / sub), str(dest / "qualscan" / sub))
+    return dest, commit
+
+
+def qs_env() -> dict[str, str] | None:
+    if SNAPSHOT is None:
+        return None
+    return {**os.environ, "PYTHONPATH": str(SNAPSHOT)}
+
+
 def qualscan(*args: str) -> list[str]:
     return [sys.executable, "-m", "qualscan", *args]
 
@@ -254,17 +281,18 @@ def bench_django(repo: Path, runs: int, slow_runs: int | None = None) -> dict[st
             if name in slow and slow_runs is not None and r >= slow_runs:
                 continue
             print(f"  django round {r + 1}/{runs}: {name} ...", end=" ", flush=True)
-            run = measure(cmd, ok=ok)
+            run = measure(cmd, ok=ok, env=qs_env() if name.startswith("qualscan") else None)
             s[name].runs.append(run)
             print(f"{run.wall:.2f} s wall, {run.cpu:.2f} s CPU, {run.rss_mb:.0f} MB", flush=True)
 
     # warm: fill the cache once (untimed), then re-scan with nothing changed
     cache = BENCH / "cache-django"
     shutil.rmtree(cache, ignore_errors=True)
-    measure(qualscan("scan", str(repo), "--cache-dir", str(cache), "-f", "json", "-o", str(out / "qs-fill.json")))
+    measure(qualscan("scan", str(repo), "--cache-dir", str(cache), "-f", "json", "-o", str(out / "qs-fill.json")), env=qs_env())
     warm = s["qualscan scan (warm cache, nothing changed)"] = Series("qualscan scan (warm cache, nothing changed)")
     for r in range(runs):
-        run = measure(qualscan("scan", str(repo), "--cache-dir", str(cache), "-f", "json", "-o", str(out / "qs-warm.json")))
+        run = measure(qualscan("scan", str(repo), "--cache-dir", str(cache), "-f", "json", "-o", str(out / "qs-warm.json")),
+                      env=qs_env())
         warm.runs.append(run)
         print(f"  django warm {r + 1}/{runs}: {run.wall:.2f} s", flush=True)
 
@@ -279,6 +307,7 @@ def bench_django(repo: Path, runs: int, slow_runs: int | None = None) -> dict[st
                 qualscan("check", str(repo), "--diff-base", "HEAD", "--cache-dir", str(cache), "-f", "json",
                          "-o", str(out / "gate.json")),
                 ok=(0, 1),
+                env=qs_env(),
             )
             gate.runs.append(run)
             print(f"  django gate {r + 1}/{runs}: {run.wall:.2f} s (exit {run.rc})", flush=True)
@@ -296,7 +325,8 @@ def bench_synth(sizes: list[int], runs: int) -> list[dict[str, Any]]:
         root, counts = prepare_synth(n)
         series = Series(f"synthetic {n}")
         for r in range(runs):
-            run = measure(qualscan("scan", str(root), "--no-cache", "-f", "json", "-o", str(BENCH / "out" / f"synth-{n}.json")))
+            run = measure(qualscan("scan", str(root), "--no-cache", "-f", "json", "-o", str(BENCH / "out" / f"synth-{n}.json")),
+                          env=qs_env())
             series.runs.append(run)
             print(f"  synthetic {n} services, run {r + 1}/{runs}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU", flush=True)
         report = json.loads((BENCH / "out" / f"synth-{n}.json").read_text())
@@ -317,7 +347,7 @@ def bench_synth(sizes: list[int], runs: int) -> list[dict[str, Any]]:
 
 def profile_django(repo: Path) -> str:
     """Per-layer CPU of the per-file pass on one core (benchmarks/layer_costs.py): where the time goes."""
-    return sh([sys.executable, str(HERE / "layer_costs.py"), str(repo)], cwd=REPO).stdout
+    return sh([sys.executable, str(HERE / "layer_costs.py"), str(repo)], cwd=REPO, env=qs_env()).stdout
 
 
 # --- the report -------------------------------------------------------------------------------------
@@ -343,6 +373,8 @@ def machine_info() -> dict[str, str]:
         commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=REPO).stdout.strip()
     except (subprocess.CalledProcessError, OSError):
         commit = "?"
+    if SNAPSHOT is not None:
+        commit = SNAPSHOT.name
     from qualscan import __version__
 
     return {
@@ -381,6 +413,7 @@ def write_results(
     load: tuple[tuple[float, ...], tuple[float, ...]],
     profile: str | None,
     runs: int,
+    status: str = "complete",
 ) -> None:
     qs = django["qualscan scan (cold, no cache)"]
     floor = django["ast.parse floor (1 core)"]
@@ -390,6 +423,7 @@ def write_results(
     L: list[str] = []
     L += ["# qualscan benchmark results", ""]
     L += [f"Generated by `{command}` (medians over the runs shown; Django rounds interleaved across tools). Do not edit by hand.", ""]
+    L += [f"Status: {status}.", ""]
     L += ["## Machine", ""]
     L += [f"- {k}: {v}" for k, v in info.items()]
     L += ["- tools (PyPI, own venv): " + ", ".join(f"{k} {v}" for k, v in sorted(tools.items()))]
@@ -473,6 +507,7 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="add the per-layer CPU table of the Django per-file pass to the results")
     ap.add_argument("--quick", action="store_true", help="1 run, sizes 50,100; print only (no RESULTS.md)")
     ap.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    ap.add_argument("--live", action="store_true", help="run qualscan from the working tree instead of a snapshot of HEAD")
     args = ap.parse_args()
     if args.quick:
         args.runs, args.sizes = 1, "50,100"
@@ -481,19 +516,29 @@ def main() -> int:
     BENCH.mkdir(parents=True, exist_ok=True)
     (BENCH / "out").mkdir(exist_ok=True)
     load0 = os.getloadavg()
+    global SNAPSHOT
+    if not args.live:
+        SNAPSHOT, commit = snapshot()
+        print(f"measuring qualscan at commit {commit} (exported to {SNAPSHOT})", flush=True)
     tools = prepare_tools()
     repo = prepare_django()
     corpus = corpus_size(repo)
     print(f"Django: {corpus[0]} .py files, {corpus[1]} lines", flush=True)
-    django = bench_django(repo, args.runs, args.slow_runs)
-    rows = bench_synth(sizes, args.synth_runs or args.runs)
-    profile = profile_django(repo) if args.profile else None
-    load1 = os.getloadavg()
-    command = "python benchmarks/bench.py " + " ".join(sys.argv[1:])
+    command = ("python benchmarks/bench.py " + " ".join(sys.argv[1:])).strip()
     target = args.output if not args.quick else WORK / "RESULTS-quick.md"
-    write_results(target, command.strip(), machine_info(), tools, corpus, django, rows, (load0, load1), profile,
-                  args.runs)
-    print(f"wrote {target}")
+    django = bench_django(repo, args.runs, args.slow_runs)
+    profile = profile_django(repo) if args.profile else None
+    rows: list[dict[str, Any]] = []
+
+    def save(status: str) -> None:  # after every stage, so an interrupted run still leaves its numbers
+        write_results(target, command, machine_info(), tools, corpus, django, rows, (load0, os.getloadavg()), profile,
+                      args.runs, status)
+        print(f"wrote {target} ({status})", flush=True)
+
+    for i, n in enumerate(sizes):
+        save(f"partial: synthetic sizes {', '.join(map(str, sizes[i:]))} still to measure")
+        rows += bench_synth([n], args.synth_runs or args.runs)
+    save("complete")
     print(target.read_text())
     return 0
 
