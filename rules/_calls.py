@@ -44,6 +44,7 @@ CLIENT_MODULES = frozenset(
         "urllib3",
         "grpc",
         "redis",
+        "aioredis",
         "kafka",
         "confluent_kafka",
         "aiokafka",
@@ -100,6 +101,14 @@ CONSTRUCTORS: dict[str, tuple[str, str]] = {
     "redis.asyncio.from_url": ("redis", "redis.asyncio"),
     "redis.asyncio.Redis.from_url": ("redis", "redis.asyncio"),
     "redis.asyncio.client.Redis": ("redis", "redis.asyncio"),
+    "redis.ConnectionPool": ("redis", "redis"),
+    "redis.BlockingConnectionPool": ("redis", "redis"),
+    "redis.ConnectionPool.from_url": ("redis", "redis"),
+    "redis.asyncio.ConnectionPool": ("redis", "redis.asyncio"),
+    "redis.asyncio.ConnectionPool.from_url": ("redis", "redis.asyncio"),
+    "aioredis.from_url": ("redis", "redis.asyncio"),
+    "aioredis.Redis": ("redis", "redis.asyncio"),
+    "aioredis.Redis.from_url": ("redis", "redis.asyncio"),
     "boto3.client": ("aws", "boto3"),
     "boto3.resource": ("aws", "boto3"),
     "boto3.session.Session.client": ("aws", "boto3"),
@@ -133,7 +142,10 @@ SUBCLASSABLE = {
     "redis.StrictRedis": ("redis", "redis"),
 }
 
-REDIS_NON_REMOTE = {"pipeline", "pubsub", "lock", "close", "connection_pool", "register_script", "from_url"}
+REDIS_NON_REMOTE = {
+    "pipeline", "pubsub", "lock", "close", "connection_pool", "register_script", "from_url",
+    "get_connection", "release", "disconnect", "make_connection", "reset",
+}
 PUBLISH_METHODS = {
     "kafka": {"send", "produce", "send_and_wait"},
     "amqp": {"basic_publish", "publish"},
@@ -339,6 +351,7 @@ class FileCalls:
     raw: list[RawCall] = field(default_factory=list)
     constants: dict[str, float] = field(default_factory=dict)
     name_upstreams: dict[str, str] = field(default_factory=dict)  # NAME -> "$ENV_VAR" / host
+    star_grpc: bool = False  # the module does ``from x_pb2_grpc import *``
     funcs: dict[str, FuncFrame] = field(default_factory=dict)
     protected_funcs: set[str] = field(default_factory=set)  # passed to breaker.call(...)
     breakers: set[str] = field(default_factory=set)  # names bound to breaker objects
@@ -685,6 +698,11 @@ class _Collector(cst.CSTVisitor):
     def leave_DictComp(self, original_node: cst.DictComp) -> None:
         self.stack.pop()
 
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = dotted(node.module) if node.module is not None else None
+        if isinstance(node.names, cst.ImportStar) and module and module.endswith("_pb2_grpc"):
+            self.fc.star_grpc = True
+
     # bindings
     def visit_Assign(self, node: cst.Assign) -> None:
         line = self.fc.line_of(node)
@@ -836,6 +854,11 @@ class _Resolver:
     def client_from_expr(self, expr: cst.BaseExpression, stack: Sequence[Any]) -> Client | None:
         if isinstance(expr, cst.Await):
             expr = expr.expression
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            # self.session = session or requests.Session(): the default the class builds
+            return self.client_from_expr(expr.right, stack) or self.client_from_expr(expr.left, stack)
+        if isinstance(expr, cst.IfExp):
+            return self.client_from_expr(expr.body, stack) or self.client_from_expr(expr.orelse, stack)
         if isinstance(expr, (cst.Name, cst.Attribute)):
             name = dotted(expr)
             if name:
@@ -847,6 +870,8 @@ class _Resolver:
 
     def client_from_call(self, call: cst.Call, stack: Sequence[Any]) -> Client | None:
         names = self.fc.qualified(call.func)
+        if not names and isinstance(call.func, cst.Name) and call.func.value.endswith("Stub") and self.fc.star_grpc:
+            names = {f"_pb2_grpc.{call.func.value}"}  # from x_pb2_grpc import *
         line = self.fc.line_of(call)
         for qn in sorted(names):
             if qn in CONSTRUCTORS:
@@ -1242,8 +1267,10 @@ def _build_sites(fc: FileCalls, res: _Resolver) -> None:
 
 _NETWORK_MODULES = frozenset(
     {"requests", "httpx", "aiohttp", "urllib3", "grpc", "redis", "kafka", "confluent_kafka", "aiokafka",
-     "pika", "aio_pika", "boto3", "django_redis", "aioredis", "tenacity", "backoff", "retrying"}
+     "pika", "aio_pika", "boto3", "django_redis", "aioredis", "tenacity", "backoff", "retrying",
+     "circuitbreaker", "pybreaker", "aiobreaker", "purgatory"}
 )
+_DJANGO_CACHE_WRITE = re.compile(r"\bcaches?\b(\[[^\]]*\])?\.(set|add|set_many|get_or_set)\(")
 _NAMED_PRODUCER = re.compile(r"(producer|publisher|event_bus|\bbus)\.(send|produce|publish|basic_publish)\(")
 
 
@@ -1260,6 +1287,8 @@ def needs_analysis(imports: frozenset[str], text: str) -> bool:
     if "time" in imports and "async def" in text and "sleep" in text:
         return True
     if "google" in imports and "pubsub" in text:
+        return True
+    if "django" in imports and _DJANGO_CACHE_WRITE.search(text):
         return True
     return _NAMED_PRODUCER.search(text) is not None
 

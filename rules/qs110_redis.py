@@ -10,9 +10,7 @@ import libcst as cst
 from qualscan.engine.rule import Hit, PythonFileContext, PythonRule
 from qualscan.model import Confidence, Severity
 
-from ._calls import CLIENT_MODULES, analyze, kwarg, positional, site_hit, skip_file, string_value
-
-REDIS_TRIGGERS = frozenset({"redis", "django_redis", "aioredis"}) | CLIENT_MODULES
+from ._calls import FileCalls, analyze, kwarg, positional, site_hit, skip_file, string_value
 
 
 class RedisKeys(PythonRule):
@@ -91,11 +89,43 @@ class RedisKeys(PythonRule):
                 )
 
 
+# Django cache API: method -> index of the positional timeout argument
+_DJANGO_TIMEOUT_ARG = {"set": 2, "add": 2, "get_or_set": 2, "set_many": 1}
+
+
+def _django_cache_forever(fc: FileCalls) -> Iterator[Hit]:
+    """``cache.set(key, value, None)`` / ``timeout=None``: Django's way to say "never expire"."""
+    for raw in fc.raw:
+        call = raw.node
+        if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in _DJANGO_TIMEOUT_ARG:
+            continue
+        owner = call.func.value
+        names = fc.qualified(owner.value if isinstance(owner, cst.Subscript) else owner)
+        if not names & {"django.core.cache.cache", "django.core.cache.caches"}:
+            continue
+        method = call.func.attr.value
+        arg = kwarg(call, "timeout")
+        args = positional(call)
+        value = arg.value if arg is not None else (
+            args[_DJANGO_TIMEOUT_ARG[method]].value if len(args) > _DJANGO_TIMEOUT_ARG[method] else None
+        )
+        if value is not None and isinstance(value, cst.Name) and value.value == "None":
+            yield Hit(
+                message=f"Django cache.{method} with timeout=None never expires: keys accumulate until the "
+                "cache evicts what you need; pass a timeout",
+                line=raw.line,
+                column=raw.column,
+                key=f"django.cache.{method}@{fc.code(call.func)}",
+                details={"upstream": "cache", "client": "cache", "missing": "ttl"},
+            )
+
+
 class CacheWriteWithoutTtl(PythonRule):
     """
     ## What it does
-    Finds Redis cache writes that never expire: `set`/`setnx`/`mset` on a redis-py client with no
-    `ex`/`px`/`exat`/`pxat`/`keepttl` and no `expire` on the same client later in the function.
+    Finds cache writes that never expire: `set`/`setnx`/`mset` on a redis-py client with no
+    `ex`/`px`/`exat`/`pxat`/`keepttl` and no `expire` on the same client later in the function,
+    and Django cache writes with `timeout=None` (`cache.set(key, value, None)`).
 
     ## Why it matters during a sales peak
     Keys without a TTL accumulate until Redis reaches `maxmemory`; then it evicts keys you need
@@ -119,10 +149,11 @@ class CacheWriteWithoutTtl(PythonRule):
     confidence = Confidence.MEDIUM
     summary = "Cache write with no TTL"
     needs_libcst = True
-    triggers: ClassVar[frozenset[str]] = frozenset({"redis"})
+    triggers: ClassVar[frozenset[str]] = frozenset({"redis", "aioredis", "django"})
 
     VALID = [
         "import redis\n\nR = redis.Redis(socket_timeout=1)\n\ndef put(k, v):\n    R.set(k, v, ex=300)\n",
+        "from django.core.cache import cache\n\ndef put(k, v):\n    cache.set(k, v)\n    cache.set(k, v, 60)\n",
         "import redis\n\nR = redis.Redis(socket_timeout=1)\n\ndef put(k, v):\n    R.set(k, v)\n    R.expire(k, 60)\n",
         "import redis\n\nR = redis.Redis(socket_timeout=1)\n\ndef put(k, v):\n    R.setex(k, 60, v)\n",
     ]
@@ -131,12 +162,16 @@ class CacheWriteWithoutTtl(PythonRule):
         "    R.set(f'product:{sku}', v)  # qualscan: expect[QS114]\n",
         "import redis\n\nclass Cache:\n    def __init__(self):\n        self.r = redis.Redis(socket_timeout=1)\n\n"
         "    def put(self, k, v):\n        self.r.set(k, v, nx=True)  # qualscan: expect[QS114]\n",
+        "from django.core.cache import cache, caches\n\ndef put(k, v):\n"
+        "    cache.set(k, v, None)  # qualscan: expect[QS114]\n"
+        "    caches['default'].set_many({k: v}, timeout=None)  # qualscan: expect[QS114]\n",
     ]
 
     def check(self, ctx: PythonFileContext) -> Iterator[Hit]:
         if skip_file(ctx, self.include_tests):
             return
         fc = analyze(ctx)
+        yield from _django_cache_forever(fc)
         for site in fc.calls:
             if site.kind != "redis" or site.method not in ("set", "setnx", "mset", "msetnx"):
                 continue

@@ -150,6 +150,36 @@ RECOGNISED = [
     def f():
         return urllib.request.urlopen("http://stock/x").read()  # qualscan: expect[QS101]
     """,
+    # stubs from a star import of the generated module
+    """
+    import grpc
+    from demo_pb2_grpc import *
+
+    STUB = CartServiceStub(grpc.insecure_channel("cart:7070"))
+
+    def f(req):
+        return STUB.GetCart(req)  # qualscan: expect[QS101]
+    """,
+    # an injectable session whose default the class builds
+    """
+    import requests
+
+    class Api:
+        def __init__(self, session=None):
+            self.session = session or requests.Session()
+
+        def cart(self, cid):
+            return self.session.get(f"http://cart/{cid}")  # qualscan: expect[QS101]
+    """,
+    # redis pools and the legacy aioredis package
+    """
+    import aioredis
+    import redis
+
+    POOL = redis.ConnectionPool(host="cache")  # qualscan: expect[QS101]
+    R = redis.Redis(connection_pool=POOL)
+    A = aioredis.from_url("redis://cache")  # qualscan: expect[QS101]
+    """,
 ]
 
 
