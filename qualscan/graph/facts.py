@@ -245,7 +245,6 @@ class _Collector(ast.NodeVisitor):
                 port = self.render(entries.get("PORT") or entries.get("port"))
                 value = f"{host}:{port}" if port and port.isdigit() else host
                 self.clients.append({"kind": "settings", "protocol": proto, "line": node.lineno, "args": [value]})
-        self.generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and len(node.value) < 300:
@@ -253,7 +252,6 @@ class _Collector(ast.NodeVisitor):
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         self._url(self.render(node), node.lineno)
-        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         env = _env_lookup(node)
@@ -298,23 +296,41 @@ class _Collector(ast.NodeVisitor):
                 topic = next((e for e in elts if e), None)
             if topic and len(topic) < 200:
                 self.topics.append({"topic": topic, "mode": mode, "line": node.lineno, "kind": last})
-        self.generic_visit(node)
 
 
 def python_facts(path: str, text: str, tree: ast.Module) -> dict[str, Any]:
-    """Facts about remote endpoints in one Python file (picklable, JSON-ready)."""
+    """Facts about remote endpoints in one Python file (picklable, JSON-ready).
+
+    One ``ast.walk``: bindings are collected first (so uses before the assignment line resolve),
+    then the interesting nodes are examined in source order.
+    """
     col = _Collector()
-    # first pass: bindings, so that uses before the assignment line still resolve
+    todo: list[ast.AST] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                if isinstance(t, ast.Name):
-                    col.names.setdefault(t.id, node.value)
-                elif isinstance(t, ast.Attribute):
-                    col.names.setdefault(t.attr, node.value)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            col.names.setdefault(node.target.id, node.value)
-    col.visit(tree)
+        t = type(node)
+        if t is ast.Call or t is ast.JoinedStr or t is ast.Dict:
+            todo.append(node)
+        elif t is ast.Constant:
+            if isinstance(node.value, str):  # type: ignore[attr-defined]
+                todo.append(node)
+        elif t is ast.Assign:
+            for target in node.targets:  # type: ignore[attr-defined]
+                if isinstance(target, ast.Name):
+                    col.names.setdefault(target.id, node.value)  # type: ignore[attr-defined]
+                elif isinstance(target, ast.Attribute):
+                    col.names.setdefault(target.attr, node.value)  # type: ignore[attr-defined]
+        elif t is ast.AnnAssign and isinstance(node.target, ast.Name) and node.value is not None:  # type: ignore[attr-defined]
+            col.names.setdefault(node.target.id, node.value)  # type: ignore[attr-defined]
+    todo.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+    for node in todo:
+        if isinstance(node, ast.Call):
+            col.visit_Call(node)
+        elif isinstance(node, ast.Constant):
+            col.visit_Constant(node)
+        elif isinstance(node, ast.JoinedStr):
+            col.visit_JoinedStr(node)
+        elif isinstance(node, ast.Dict):
+            col.visit_Dict(node)
     serves = ["grpc"] if GRPC_SERVER.search(text) else []
     return {"env": col.env, "urls": col.urls, "clients": col.clients, "topics": col.topics, "serves": serves}
 
