@@ -213,6 +213,7 @@ class Client:
     fixable: bool = False  # the constructor itself can take a timeout keyword (QS101 autofix target)
     uses: int = 0
     name: str | None = None  # first name it is bound to (SESSION, self._http, s)
+    fix_node: cst.Call | None = None  # where a timeout keyword goes, when not the constructor itself
     scope: str = "<module>"  # qualname of the function it is built in
 
 
@@ -992,7 +993,28 @@ class _Resolver:
         elif kind == "grpc-channel":
             client.upstream = upstream_of(fc, args[0].value) if args else None
             client.default_timeout = "n/a"
-        elif kind in ("kafka", "pubsub", "amqp-connection"):
+        elif kind == "amqp-connection":
+            # pika: a publisher blocks forever when the broker raises a memory/disk alarm unless
+            # the parameters set blocked_connection_timeout
+            client.upstream = "amqp"
+            params = args[0].value if args else (kwarg(call, "parameters").value if kwarg(call, "parameters") else None)  # type: ignore[union-attr]
+            if isinstance(params, cst.Name):
+                for name, assigned, _st, _line in self.col.assignments:
+                    if name == params.value:
+                        params = assigned
+                        break
+            pnames = fc.qualified(params.func) if isinstance(params, cst.Call) else set()
+            if isinstance(params, cst.Call) and pnames & {"pika.ConnectionParameters", "pika.connection.ConnectionParameters"}:
+                status, value = timeout_of(fc, params, ["blocked_connection_timeout"])
+                client.default_timeout, client.timeout_value = status, value
+                client.fix_node = params
+                client.fixable = status in ("missing", "none")
+            elif isinstance(params, cst.Call) and pnames & {"pika.URLParameters", "pika.connection.URLParameters"}:
+                url = string_value(positional(params)[0].value) if positional(params) else None
+                client.default_timeout = "unknown" if url is None or "blocked_connection_timeout" in url else "missing"
+            else:
+                client.default_timeout = "unknown"
+        elif kind in ("kafka", "pubsub"):
             client.default_timeout = "n/a"
             client.upstream = kind
         elif kind in ("db", "db-engine"):
@@ -1233,6 +1255,15 @@ def _build_sites(fc: FileCalls, res: _Resolver) -> None:
                       upstream=c.upstream, client=c, is_publish=method in PUBLISH_METHODS["redis"])
             )
         elif c.kind in ("aws", "kafka", "amqp", "pubsub"):
+            if method == "flush" and c.kind == "kafka":
+                # Producer.flush() waits for every buffered message: forever by default
+                status, value = timeout_of(fc, call, ["timeout"], 0)
+                fc.calls.append(
+                    _site(fc, raw, callee=f"{c.ctor}.flush", kind="kafka", library=c.library, method=method,
+                          http_verb=None, timeout=status, timeout_value=value, timeout_line=raw.line,
+                          upstream=c.upstream, client=c)
+                )
+                continue
             if method in ("close", "flush", "poll", "list_topics") and c.kind != "aws":
                 continue
             is_pub = method in PUBLISH_METHODS.get(c.kind, set())

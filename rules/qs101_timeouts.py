@@ -17,6 +17,7 @@ _CTOR_ADVICE = {
     "redis": "pass socket_timeout=... (and socket_connect_timeout=...)",
     "redis.asyncio": "pass socket_timeout=... (and socket_connect_timeout=...)",
     "boto3": "pass config=botocore.config.Config(connect_timeout=..., read_timeout=...)",
+    "pika": "set blocked_connection_timeout=... in the ConnectionParameters (a broker alarm blocks publishers forever)",
     "httpx": "pass timeout=httpx.Timeout(...) instead of None",
 }
 
@@ -29,7 +30,8 @@ class NoTimeout(PythonRule):
     `timeout=`, and clients built without a default timeout: `aiohttp.ClientSession` without a
     `ClientTimeout`, urllib3 `PoolManager` without `timeout=`, redis clients without
     `socket_timeout`, boto3 clients without a botocore `Config` setting timeouts, `httpx` clients
-    with `timeout=None`. Calls are recognised through imports, aliases, and objects kept in
+    with `timeout=None`, Kafka producers' `flush()` with no timeout (it waits forever), pika
+    connections whose parameters have no `blocked_connection_timeout`. Calls are recognised through imports, aliases, and objects kept in
     variables, attributes, module globals or returned by a factory of the same module. A
     `Session` subclass or an adapter that sets a default timeout counts as a timeout.
 
@@ -90,6 +92,9 @@ class NoTimeout(PythonRule):
         "import grpc\nimport demo_pb2_grpc\n\n"
         "def f(req):\n    stub = demo_pb2_grpc.PaymentServiceStub(grpc.insecure_channel('payment:50051'))\n"
         "    return stub.Charge(req, timeout=2)\n",
+        "import pika\n\nPARAMS = pika.ConnectionParameters('rabbit', blocked_connection_timeout=5)\n"
+        "conn = pika.BlockingConnection(PARAMS)\n",
+        "from confluent_kafka import Producer\n\nP = Producer({})\n\ndef f():\n    P.flush(5)\n",
         # an object whose origin is unknown is never reported
         "import requests\nfrom .clients import make_session\n\nS = make_session()\n\ndef f():\n    return S.get('http://x')\n",
     ]
@@ -113,6 +118,9 @@ class NoTimeout(PythonRule):
         "def f():\n    return CLIENT.get('http://cart/x')\n",
         "import urllib3\n\nHTTP = urllib3.PoolManager()  # qualscan: expect[QS101]\n\n"
         "def f():\n    return HTTP.request('GET', 'http://shipping/quote')\n",
+        "from confluent_kafka import Producer\n\nP = Producer({'bootstrap.servers': 'kafka:9092'})\n\n"
+        "def emit(order):\n    P.produce('orders', order)\n    P.flush()  # qualscan: expect[QS101]\n",
+        "import pika\n\nconn = pika.BlockingConnection(pika.ConnectionParameters('rabbit'))  # qualscan: expect[QS101]\n",
     ]
 
     def check(self, ctx: PythonFileContext) -> Iterator[Hit]:
@@ -134,7 +142,7 @@ class NoTimeout(PythonRule):
         fc = analyze(ctx)
         value = f"{seconds:g}" if seconds is not None else "5"
         for site in fc.calls:
-            if site.kind not in ("http", "grpc"):
+            if site.kind not in ("http", "grpc") and not (site.kind == "kafka" and site.method == "flush"):
                 continue
             if site.timeout in ("missing", "none"):
                 what = "timeout=None" if site.timeout == "none" else "no timeout"
@@ -153,7 +161,7 @@ class NoTimeout(PythonRule):
                 continue
             if client.kind == "http" and client.library in ("requests",):
                 continue  # requests sessions have no default: each call is checked instead
-            if client.kind not in ("http", "redis", "aws"):
+            if client.kind not in ("http", "redis", "aws", "amqp-connection"):
                 continue
             if client.kind == "http" and client.library in ("aiohttp", "urllib3"):
                 own = [s for s in fc.calls if s.client is client]
@@ -170,6 +178,8 @@ class NoTimeout(PythonRule):
                     edit = KeywordEdit(client.node, {"socket_timeout": value, "socket_connect_timeout": value})
                 elif client.library in ("urllib3", "httpx"):
                     edit = KeywordEdit(client.node, {"timeout": value})
+                elif client.kind == "amqp-connection" and client.fix_node is not None:
+                    edit = KeywordEdit(client.fix_node, {"blocked_connection_timeout": value})
             hit = client_hit(
                 client,
                 f"{client.ctor} client for {client.upstream or client.kind} built with {what}: {advice}",
