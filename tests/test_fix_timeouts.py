@@ -207,3 +207,26 @@ def test_fix_property_idempotent_and_complete(calls: list[str], seconds: float) 
     assert fix_source(new, default_timeout=seconds, rules={"QS101"}) == (new, 0)
     # only added keywords: removing them gives the original back
     assert new.replace(f", timeout={seconds:g}", "").replace(f"timeout={seconds:g},", "").count("timeout") <= text.count("timeout")
+
+
+def test_fix_broker_clients() -> None:
+    text = src(
+        """
+        import pika
+        from confluent_kafka import Producer
+
+        conn = pika.BlockingConnection(pika.ConnectionParameters("rabbit"))
+        P = Producer({"bootstrap.servers": "kafka:9092"})
+
+
+        def emit(order):
+            P.produce("orders", order)
+            P.flush()
+        """
+    )
+    new, changes = fix_source(text, default_timeout=4, rules={"QS101"})
+    assert changes == 2
+    assert 'pika.ConnectionParameters("rabbit", blocked_connection_timeout=4)' in new
+    assert "P.flush(timeout=4)" in new
+    assert findings(QS101, text) == {(4, "QS101"), (10, "QS101")}
+    assert findings(QS101, new) == set()
