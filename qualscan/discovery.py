@@ -13,7 +13,7 @@ import re
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
@@ -171,7 +171,7 @@ def build_inventory(
     for d in sorted(marker_dirs, key=lambda x: (x.count("/") if x else -1, x)):
         if d == "":
             continue
-        if d in declared.values() or any(_inside(d, s) for s in list(service_dirs) + list(library_dirs)):
+        if d in declared.values() or _owner(d, service_dirs) is not None or _owner(d, library_dirs) is not None:
             continue
         parts = PurePosixPath(d).parts
         has_runtime = any(m.startswith("Dockerfile") for m in marker_dirs[d])
@@ -180,7 +180,7 @@ def build_inventory(
             continue
         if _is_test_or_example_dir(parts):
             continue
-        service_dirs[d] = parts[-1]
+        service_dirs[d] = _service_name(parts)
     if "" in marker_dirs and not service_dirs and not declared:
         service_dirs[""] = root_name
     # -- disambiguate duplicate names (api, web ...) with the parent directory
@@ -195,9 +195,7 @@ def build_inventory(
         service_dirs = {k: v for k, v in service_dirs.items() if v != name and k != d}
         service_dirs[d] = name
     service_dirs = {d: n for d, n in service_dirs.items() if n not in ignored}
-    # -- assign files, deepest owning directory first
-    owners = sorted(service_dirs, key=lambda d: -len(d))
-    lib_owners = sorted(library_dirs, key=lambda d: -len(d))
+    # -- assign files to the deepest owning directory (ancestor lookups: linear in files x depth)
     files: list[SourceFile] = []
     langs: dict[str, set[str]] = {d: set() for d in service_dirs}
     for path, size in entries:
@@ -207,11 +205,11 @@ def build_inventory(
             continue
         if config.exclude_migrations and is_migration_path(path):
             continue
-        owner = next((d for d in owners if _inside(path, d)), None)
+        owner = _owner(path, service_dirs)
         library = None
         if owner is None:
             service = None
-            owner_lib = next((d for d in lib_owners if _inside(path, d)), None)
+            owner_lib = _owner(path, library_dirs)
             library = library_dirs[owner_lib] if owner_lib is not None else None
         else:
             service = service_dirs[owner]
@@ -243,8 +241,27 @@ def build_inventory(
     return Inventory(files=tuple(files), services=services, libraries=libraries, diagnostics=tuple(diagnostics))
 
 
-def _inside(path: str, directory: str) -> bool:
-    return directory == "" or path == directory or path.startswith(directory + "/")
+def _owner(path: str, dirs: Mapping[str, str]) -> str | None:
+    """The deepest directory of ``dirs`` that contains ``path`` (or is it), by walking its ancestors."""
+    if path in dirs:
+        return path
+    for parent in PurePosixPath(path).parents:
+        key = "" if str(parent) == "." else str(parent)
+        if key in dirs:
+            return key
+    return None
+
+
+GENERIC_DIRS = {"src", "app", "server", "service", "backend", "main", "code", "source", "python", "go", "java"}
+
+
+def _service_name(parts: Sequence[str]) -> str:
+    """A service is named after its directory, skipping generic names: ``src/cartservice/src`` is
+    ``cartservice``, ``services/cart/app`` would be ``cart``."""
+    for part in reversed(parts):
+        if part.lower() not in GENERIC_DIRS:
+            return part
+    return parts[-1]
 
 
 def _is_test_or_example_dir(parts: Sequence[str]) -> bool:

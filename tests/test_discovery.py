@@ -179,3 +179,26 @@ def test_classify_table(path: str, kind: FileKind) -> None:
 )
 def test_test_paths(path: str, expected: bool) -> None:
     assert is_test_path(path) is expected
+
+
+def test_generic_directory_names_take_the_parent_name() -> None:
+    inv = build_inventory(
+        [("src/cartservice/src/Dockerfile", 1), ("src/cartservice/src/main.cs", 1), ("src/adservice/Dockerfile", 1),
+         ("backend/app/pyproject.toml", 1)],
+        Config(),
+    )
+    assert [(s.name, s.path) for s in inv.services] == [
+        ("adservice", "src/adservice"),
+        ("app", "backend/app"),
+        ("cartservice", "src/cartservice/src"),
+    ]
+    assert inv.by_path()["src/cartservice/src/main.cs"].service == "cartservice"
+
+
+def test_many_services_each_own_their_files() -> None:
+    entries = [(f"services/s{i}/Dockerfile", 1) for i in range(2000)]
+    entries += [(f"services/s{i}/app/m{j}.py", 1) for i in range(2000) for j in range(5)]
+    inv = build_inventory(entries, Config())
+    assert len(inv.services) == 2000
+    owners = {f.path: f.service for f in inv.files}
+    assert all(owners[f"services/s{i}/app/m4.py"] == f"s{i}" for i in range(2000))
