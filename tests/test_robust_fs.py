@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -183,7 +184,7 @@ def _as_unprivileged(args: list[str]) -> list[str] | None:
     return [unshare, "--user", "--map-user=1000", "--map-group=1000", *args] if probe.returncode == 0 else None
 
 
-def _scan_cli(root: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
+def _scan_cli(root: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     cmd = _as_unprivileged([sys.executable, "-m", "qualscan", "scan", str(root), "-f", "json", "--no-cache"])
     if cmd is None:
         pytest.skip("running as root and user namespaces are not available: permission bits cannot be tested")
@@ -213,11 +214,11 @@ def test_unreadable_directory_and_file(tmp_path: Path) -> None:
         locked.chmod(0o755)
         secret.chmod(0o644)
         cfg.chmod(0o644)
-    by_file = {d["file"]: d["message"] for d in data["diagnostics"]}  # type: ignore[union-attr]
+    by_file = {d["file"]: d["message"] for d in data["diagnostics"]}
     assert "cannot read directory" in by_file["services/cart/locked"]
     assert "cannot read" in by_file["services/cart/app/secret.py"]
     assert "cannot read" in by_file["services/cart/deploy.yaml"]
-    findings = [(f["rule"], f["file"], f["line"]) for f in data["findings"]]  # type: ignore[union-attr,index]
+    findings = [(f["rule"], f["file"], f["line"]) for f in data["findings"]]
     assert ("QS101", GOOD_PATH, 5) in findings
     assert not [f for f in findings if f[1].endswith(("hidden.py", "secret.py"))]
 

@@ -196,10 +196,11 @@ def test_github_commands_cannot_be_injected(result: ScanResult) -> None:
         props = dict(p.split("=", 1) for p in m.group(2).split(","))
         assert set(props) <= {"file", "line", "col", "endLine", "title"}
         assert "\n" not in m.group(3) and "\r" not in m.group(3)
-    messages = sorted(_unescape(re.match(r"^::\w+ [^:]*::(.*)$", ln).group(1)) for ln in lines)  # type: ignore[union-attr]
+    parsed = [re.match(r"^::\w+ ([^:]*)::(.*)$", ln) for ln in lines]
+    assert all(parsed)
+    messages = sorted(_unescape(m.group(2)) for m in parsed if m)
     assert messages == sorted([f.message for f in result.findings] + [d.message for d in result.diagnostics])
-    files = sorted(_unescape(dict(p.split("=", 1) for p in re.match(r"^::\w+ ([^:]*)::", ln).group(1).split(","))["file"])  # type: ignore[union-attr]
-                   for ln in lines)
+    files = sorted(_unescape(dict(p.split("=", 1) for p in m.group(1).split(","))["file"]) for m in parsed if m)
     assert files == sorted([f.file for f in result.findings] + [d.file for d in result.diagnostics])
 
 
