@@ -658,7 +658,7 @@ def changed_lines(root: Path, base: str) -> DiffInfo:
     code, diff, err = run_git(
         root,
         [
-            "diff", "--no-color", "--no-ext-diff", "--unified=0", "-M", "--relative",
+            "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--unified=0", "-M", "--relative",
             "--src-prefix=a/", "--dst-prefix=b/", merge_base, "--", ".",
         ],
     )
