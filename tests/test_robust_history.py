@@ -235,6 +235,13 @@ def test_hostile_git_config_runs_nothing(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ran")) == []
+    # the gate's diff against a base runs `git diff` on the work tree: no textconv, no external diff either
+    gate = subprocess.run(
+        [sys.executable, "-m", "qualscan", "check", str(root), "-f", "json", "--no-cache", "--diff-base", "HEAD~1"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )
+    assert gate.returncode in (0, 1), gate.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ran")) == []
     data = json.loads(proc.stdout)
     files = {f["path"]: f for f in data["metrics"]["files"]}
     assert files["services/cart/app/other.py"]["commits"] >= 2  # the history was still read
