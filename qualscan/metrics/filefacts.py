@@ -27,33 +27,40 @@ def imports_of(tree: ast.Module) -> list[dict[str, Any]]:
     """Every import: module, imported names, line, relative level, and whether it runs at import time.
 
     ``toplevel`` is False for imports inside functions and under ``if TYPE_CHECKING:`` -- they create
-    a dependency but cannot close an import-time cycle.
+    a dependency but cannot close an import-time cycle. Only statement bodies are walked.
     """
     out: list[dict[str, Any]] = []
-    stack: list[tuple[ast.AST, bool]] = [(tree, True)]
+    stack: list[tuple[list[ast.stmt], bool]] = [(tree.body, True)]
     while stack:
-        node, top = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.Import):
-                for alias in child.names:
-                    out.append({"module": alias.name, "names": [], "line": child.lineno, "level": 0, "toplevel": top})
-            elif isinstance(child, ast.ImportFrom):
+        body, top = stack.pop()
+        for node in body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    out.append({"module": alias.name, "names": [], "line": node.lineno, "level": 0, "toplevel": top})
+            elif isinstance(node, ast.ImportFrom):
                 out.append(
                     {
-                        "module": child.module or "",
-                        "names": sorted({a.name for a in child.names if a.name != "*"}),
-                        "line": child.lineno,
-                        "level": child.level,
+                        "module": node.module or "",
+                        "names": sorted({a.name for a in node.names if a.name != "*"}),
+                        "line": node.lineno,
+                        "level": node.level,
                         "toplevel": top,
                     }
                 )
-            elif isinstance(child, (*_FUNCS, ast.Lambda)):
-                stack.append((child, False))
-            elif isinstance(child, ast.If) and _is_type_checking(child.test):
-                stack.append((ast.Module(body=child.body, type_ignores=[]), False))
-                stack.append((ast.Module(body=child.orelse, type_ignores=[]), top))
-            elif isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
-                stack.append((child, top))
+            elif isinstance(node, _FUNCS):
+                stack.append((node.body, False))
+            elif isinstance(node, ast.If) and _is_type_checking(node.test):
+                stack.append((node.body, False))
+                stack.append((node.orelse, top))
+            else:
+                for name in _BODIES:
+                    sub = getattr(node, name, None)
+                    if sub:
+                        stack.append((sub, top))
+                for h in getattr(node, "handlers", None) or ():
+                    stack.append((h.body, top))
+                for case in getattr(node, "cases", None) or ():
+                    stack.append((case.body, top))
     out.sort(key=lambda i: (i["line"], i["module"]))
     return out
 
