@@ -634,3 +634,26 @@ def test_every_rule_runs_on_generated_code_without_raising(parts: list[tuple[str
     want = {i for i, line in enumerate(text.splitlines(), 1) if "requests.get(u)" in line}
     got = {h.line for h in run_rule(timeouts.NoTimeout, ctx) if h.details.get("callee") == "requests.get"}
     assert want <= got
+
+
+@pytest.mark.parametrize(
+    ("imports", "text", "needed"),
+    [
+        ({"urllib"}, "from urllib.parse import urljoin\n", False),
+        ({"urllib"}, "from urllib.request import urlopen\nurlopen(u)\n", True),
+        ({"time"}, "import time\ndef f():\n    time.sleep(1)\n", False),
+        ({"time"}, "import time\nasync def f():\n    time.sleep(1)\n", True),
+        ({"django"}, "from django.db import models\n", False),
+        ({"django"}, "from django.core.cache import cache\ncache.set(k, v, None)\n", True),
+        ({"sqlalchemy"}, "from sqlalchemy import select\n", False),
+        ({"sqlalchemy"}, "from .events import producer\nproducer.send('t', v)\n", True),
+        ({"requests"}, "import requests\n", True),
+    ],
+)
+def test_libcst_runs_only_where_a_call_can_be_found(imports: set[str], text: str, needed: bool) -> None:
+    assert calls.needs_analysis(frozenset(imports), text) is needed
+    ctx = make_ctx(text)
+    analysis = calls.analyze(ctx)
+    assert (ctx._cst is not None) is needed
+    if not needed:
+        assert analysis.calls == [] and analysis.clients == []
