@@ -273,10 +273,11 @@ def functions_and_classes(
     radon_cc = radon_complexities(visitor)
     functions: list[dict[str, Any]] = []
     classes: list[dict[str, Any]] = []
-    stack: list[tuple[ast.AST, str, bool]] = [(tree, "", False)]
+    # statement bodies only: expressions never hold a def or a class
+    stack: list[tuple[list[ast.stmt], str, bool]] = [(tree.body, "", False)]
     while stack:
-        node, prefix, in_class = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        body, prefix, in_class = stack.pop()
+        for child in body:
             if isinstance(child, _FUNCS):
                 qual = f"{prefix}{child.name}"
                 cc = radon_cc.get((child.lineno, child.col_offset))
@@ -296,7 +297,7 @@ def functions_and_classes(
                         "is_method": in_class,
                     }
                 )
-                stack.append((child, qual + ".<locals>.", False))
+                stack.append((child.body, qual + ".<locals>.", False))
             elif isinstance(child, ast.ClassDef):
                 qual = f"{prefix}{child.name}"
                 end = child.end_lineno or child.lineno
@@ -310,12 +311,17 @@ def functions_and_classes(
                         "abstract": _is_abstract_class(child),
                     }
                 )
-                stack.append((child, qual + ".", True))
-            elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)) and not isinstance(
-                child, (ast.Import, ast.ImportFrom)
-            ):
+                stack.append((child.body, qual + ".", True))
+            else:
                 # functions defined under if/try/except/with/match at this level keep the same prefix
-                stack.append((child, prefix, in_class))
+                for name in ("body", "orelse", "finalbody"):
+                    sub = getattr(child, name, None)
+                    if sub:
+                        stack.append((sub, prefix, in_class))
+                for h in getattr(child, "handlers", None) or ():
+                    stack.append((h.body, prefix, in_class))
+                for case in getattr(child, "cases", None) or ():
+                    stack.append((case.body, prefix, in_class))
     functions.sort(key=lambda f: (f["line"], f["qualname"]))
     classes.sort(key=lambda c: (c["line"], c["qualname"]))
     return functions, classes
