@@ -13,6 +13,7 @@ import difflib
 import importlib
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -180,7 +181,13 @@ def render(result: Any, fmt: str, **options: Any) -> str:
     return str(module.render(result, **options))
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _write(text: str, output: Path | None) -> None:
+    # scanned code can put lone surrogates in a report ("\udcff" in a string literal becomes a URL in a
+    # message): they cannot be encoded, and stdout's surrogateescape would emit invalid UTF-8 bytes
+    text = _LONE_SURROGATE.sub("\ufffd", text)
     if output is None:
         sys.stdout.write(text)
         if text and not text.endswith("\n"):
