@@ -268,3 +268,25 @@ def test_every_bad_python_kind_at_once_in_a_process_pool(tmp_path: Path) -> None
         messages = by_file.get(f"{BAD_DIR}/{name}", [])
         assert len(messages) == 1 and reason.lower() in messages[0].lower(), (name, messages)
     assert [(f["rule"], f["file"], f["line"]) for f in data["findings"] if f["file"] == GOOD_PATH] == [GOOD_FINDING]
+
+
+def test_lone_surrogates_from_string_literals_never_break_a_report(tmp_path: Path) -> None:
+    """``"\\udcff"`` in a literal is a lone surrogate once parsed; it reaches messages and details
+    (the upstream of a call) and must come out as U+FFFD, in valid UTF-8, for every format."""
+    import subprocess
+
+    rel = f"{BAD_DIR}/surrogates.py"
+    build(tmp_path, {rel: 'import requests\n\n\ndef f():\n    return requests.get("http://pay\\udcffment:8080/\\ud800")\n'})
+    for fmt in ("json", "sarif", "html", "md", "github", "junit", "text"):
+        out = tmp_path / f"report.{fmt}"
+        proc = subprocess.run(
+            [sys.executable, "-m", "qualscan", "scan", str(tmp_path), "-f", fmt, "--no-cache", "-o", str(out)],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        out.read_bytes().decode("utf-8")  # strict: no surrogates, no raw 0xff
+    proc = subprocess.run([sys.executable, "-m", "qualscan", "scan", str(tmp_path), "-f", "json", "--no-cache"],
+                          capture_output=True, timeout=300)
+    data = json.loads(proc.stdout.decode("utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    assert (("QS101", rel, 5)) in {(f["rule"], f["file"], f["line"]) for f in data["findings"]}
