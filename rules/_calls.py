@@ -920,6 +920,16 @@ class _Resolver:
             return Client("aws-session", "boto3", line, "boto3.Session", call, "n/a")
         return None
 
+    def assigned_value(self, expr: cst.BaseExpression | None) -> cst.BaseExpression | None:
+        """What a name or attribute (``PARAMS``, ``self._params``) was assigned, when it is a call."""
+        name = dotted(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+        if name is None:
+            return expr
+        for target, assigned, _st, _line in self.col.assignments:
+            if target == name and isinstance(assigned, cst.Call):
+                return assigned
+        return expr
+
     def make_client(self, call: cst.Call, qn: str, kind: str, lib: str, line: int, stack: Sequence[Any]) -> Client:
         client = Client(kind, lib, line, qn, call)
         fc = self.fc
@@ -978,12 +988,7 @@ class _Resolver:
             if config is None:
                 client.default_timeout = "unknown" if has_star_kwargs(call) else "missing"
             else:
-                cfg = config.value
-                if isinstance(cfg, cst.Name):
-                    for name, assigned, _st, _line in self.col.assignments:
-                        if name == cfg.value and isinstance(assigned, cst.Call):
-                            cfg = assigned
-                            break
+                cfg = self.assigned_value(config.value)
                 if isinstance(cfg, cst.Call) and self.fc.qualified(cfg.func) & {"botocore.config.Config", "botocore.client.Config"}:
                     status, val = timeout_of(fc, cfg, ["read_timeout", "connect_timeout"])
                     client.default_timeout = status
@@ -998,11 +1003,7 @@ class _Resolver:
             # the parameters set blocked_connection_timeout
             client.upstream = "amqp"
             params = args[0].value if args else (kwarg(call, "parameters").value if kwarg(call, "parameters") else None)  # type: ignore[union-attr]
-            if isinstance(params, cst.Name):
-                for name, assigned, _st, _line in self.col.assignments:
-                    if name == params.value:
-                        params = assigned
-                        break
+            params = self.assigned_value(params)
             pnames = fc.qualified(params.func) if isinstance(params, cst.Call) else set()
             if isinstance(params, cst.Call) and pnames & {"pika.ConnectionParameters", "pika.connection.ConnectionParameters"}:
                 status, value = timeout_of(fc, params, ["blocked_connection_timeout"])

@@ -171,6 +171,18 @@ RECOGNISED = [
         def cart(self, cid):
             return self.session.get(f"http://cart/{cid}")  # qualscan: expect[QS101]
     """,
+    # pika parameters kept in an attribute (robot-shop style publisher)
+    """
+    import pika
+
+    class Publisher:
+        def __init__(self):
+            self._params = pika.connection.ConnectionParameters(host="rabbitmq")
+
+        def _connect(self):
+            self._conn = pika.BlockingConnection(self._params)  # qualscan: expect[QS101]
+            self._channel = self._conn.channel()
+    """,
     # redis pools and the legacy aioredis package
     """
     import aioredis
