@@ -35,8 +35,10 @@ class Hotspot(ProjectRule):
     confidence = Confidence.MEDIUM
     summary = "Complex file that changes often (change frequency x complexity)"
     options: ClassVar[dict[str, Any]] = {"top": 10, "min_commits": 10, "min_complexity": 20}
-    # in-memory examples have no git history: the INVALID case is proven by tests/test_metrics_history.py
-    # on a real repository; this example shows that without history nothing is reported.
+    # In-memory examples (``scan_sources``) have no git history. ``EXAMPLE_GIT_LOG`` holds, per
+    # example kind and index, the ``git log`` text (GIT_LOG_ARGS format) the example stands for;
+    # tests/test_metrics_history.py runs the examples through the pipeline with it, and on a real
+    # repository. The rule-example harness needs a way to pass it on (see docs/metrics.md).
     VALID = (
         {
             "services/shop/requirements.txt": "",
@@ -50,6 +52,16 @@ class Hotspot(ProjectRule):
             "services/shop/app.py": "def f(x):  # qualscan: expect[QS307]\n    return x if x else 0\n",
         },
     )
+
+    EXAMPLE_GIT_LOG: ClassVar[dict[str, list[str | None]]] = {
+        "VALID": [None],
+        "INVALID": [
+            "".join(
+                f"\x1e{i:040x}\x1f{1_760_000_000 + i * 86_400}\x1fAnn\x1fann@example.com\n\n1\t1\tservices/shop/app.py\n"
+                for i in range(1, 4)
+            )
+        ],
+    }
 
     def check(self, ctx: ProjectContext) -> Iterator[Hit]:
         m = ctx.metrics

@@ -246,3 +246,34 @@ def test_history_with_missing_objects_is_partial(shop: Repo) -> None:
         "services/checkout/forms.py",
     }
     assert pm.history["problem"] == problem
+
+
+def _scan_with_history(files: dict[str, str], log: str | None):
+    """``scan_sources`` plus a git log text: the pipeline's own ``run`` on an in-memory inventory."""
+    from qualscan.config import parse_config
+    from qualscan.discovery import build_inventory
+    from qualscan.engine.pipeline import ScanInputs, run
+
+    config = parse_config(files["qualscan.toml"].encode()) if "qualscan.toml" in files else Config()
+    config = config.with_overrides(select=("QS307",), jobs=1)
+    blobs = {k: v.encode() for k, v in files.items()}
+    inventory = build_inventory(((p, len(b)) for p, b in blobs.items()), config, root_name="repo")
+    inputs = ScanInputs(inventory=inventory, read=blobs.__getitem__, root_name="repo", git_text=log)
+    return run(inputs, config)
+
+
+@pytest.mark.parametrize("kind", ["VALID", "INVALID"])
+def test_hotspot_examples_with_their_history(kind: str) -> None:
+    from qualscan.engine.suppress import parse_expectations
+    from qualscan.rules.qs307_history import Hotspot
+
+    for example, log in zip(getattr(Hotspot, kind), Hotspot.EXAMPLE_GIT_LOG[kind]):
+        result = _scan_with_history(dict(example), log)
+        got = {(f.file, f.line) for f in result.findings if f.rule == "QS307"}
+        expected = {
+            (path, line)
+            for path, text in example.items()
+            for line, codes in parse_expectations(text).items()
+            if "QS307" in codes
+        }
+        assert got == expected
