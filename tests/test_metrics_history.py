@@ -264,8 +264,9 @@ def _scan_with_history(files: dict[str, str], log: str | None):
 
 @pytest.mark.parametrize("kind", ["VALID", "INVALID"])
 def test_hotspot_examples_with_their_history(kind: str) -> None:
-    from qualscan.engine.suppress import parse_expectations
     from qualscan.rules.qs307_history import Hotspot
+
+    from qualscan.engine.suppress import parse_expectations
 
     for example, log in zip(getattr(Hotspot, kind), Hotspot.EXAMPLE_GIT_LOG[kind]):
         result = _scan_with_history(dict(example), log)
