@@ -204,7 +204,7 @@ def find_config_file(root: Path) -> Path | None:
     if pyproject.is_file():
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             return pyproject  # let load_config report the problem
         if isinstance(data.get("tool"), dict) and "qualscan" in data["tool"]:
             return pyproject
@@ -216,6 +216,13 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
     path = explicit if explicit is not None else find_config_file(root)
     if path is None:
         return Config()
+    if explicit is None:
+        try:
+            outside = not path.resolve().is_relative_to(root.resolve())
+        except (OSError, RuntimeError):
+            outside = True
+        if outside:  # the scanned tree's own config must not make us read (and echo) a file elsewhere
+            raise ConfigError(str(path), ["a symbolic link out of the scanned root; not read"])
     try:
         raw = path.read_bytes()
     except OSError as exc:
