@@ -71,6 +71,31 @@ def test_bad_configuration_exits_2_with_one_clear_message(tmp_path: Path, name: 
     assert not (tmp_path / ".qualscan_cache").exists()
 
 
+def test_config_symlinked_out_of_the_root_is_not_read(tmp_path: Path) -> None:
+    """A hostile tree could point its qualscan.toml at a file of the CI runner and read it back in the
+    validation messages (which quote wrong values)."""
+    root = tmp_path / "repo"
+    build(root)
+    elsewhere = tmp_path / "runner-credentials.toml"
+    elsewhere.write_text('jobs = "SECRET-VALUE"\n')
+    os.symlink(elsewhere, root / "qualscan.toml")
+    proc = qs("scan", str(root), "--no-cache")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "a symbolic link out of the scanned root; not read" in proc.stderr
+    assert "SECRET-VALUE" not in proc.stderr + proc.stdout
+    # the person running qualscan may still name any file explicitly
+    proc = qs("scan", str(root), "--no-cache", "--config", str(elsewhere))
+    assert proc.returncode == 2 and "jobs: expected an integer" in proc.stderr
+
+
+def test_deeply_nested_pyproject_without_qualscan_table(tmp_path: Path) -> None:
+    build(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nx = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    proc = qs("scan", str(tmp_path), "--no-cache")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert "nested too deeply" in proc.stderr
+
+
 @pytest.mark.parametrize("target", ["directory", "missing"])
 def test_explicit_config_that_cannot_be_read(tmp_path: Path, target: str) -> None:
     build(tmp_path)
