@@ -67,12 +67,19 @@ def _dot(model: GraphModel) -> str:
     return "\n".join(out) + "\n"
 
 
+def _mermaid_text(text: str) -> str:
+    """A label from the repository as Mermaid text: no line breaks (each line is a statement), quotes
+    and angle brackets as Mermaid entity codes (labels may be rendered as HTML)."""
+    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]", " ", text)
+    return text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
 def _mermaid(model: GraphModel) -> str:
     out = ["graph LR"]
     brackets = {"service": ("[", "]"), "datastore": ("[(", ")]"), "broker": ("{{", "}}"), "gateway": ("[/", "/]"), "external": ("((", "))")}
     for s in model.services:
         o, c = brackets.get(s.kind.value, ("[", "]"))
-        label = s.name.replace('"', "'")
+        label = _mermaid_text(s.name)
         out.append(f'  {_mid(s.name)}{o}"{label}"{c}')
     for e in model.edges:
         arrow = "-->" if e.sync else "-.->"
