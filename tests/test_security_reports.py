@@ -278,3 +278,33 @@ def test_every_path_in_a_scanned_report_is_relative_and_inside_the_root(tmp_path
         assert not pp.is_absolute() and ".." not in pp.parts and "\\" not in p, p
         assert str(tmp_path) not in p
     assert str(tmp_path) not in json_report.render(result)
+
+
+def test_graph_exports_carry_hostile_names_inertly(tmp_path: Path) -> None:
+    from qualscan import graph
+    from qualscan.engine.pipeline import scan_path_detailed
+
+    names = ['a"];evil[label="x', "b\nclick b href 'javascript:alert(1)'", "c-->d", "e<script>alert(1)</script>", "g]]><x/>"]
+    docs = []
+    for i, name in enumerate(names):
+        docs.append(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " + json.dumps(name) + "\nspec:\n  replicas: 1\n"
+            "  template:\n    spec:\n      containers:\n        - name: c\n          image: x:1\n"
+        )
+        svc = tmp_path / "services" / f"svc{i}"
+        (svc / "app").mkdir(parents=True)
+        (svc / "pyproject.toml").write_text(f"[project]\nname = {json.dumps(name)}\n")
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "all.yaml").write_text("---\n".join(docs))
+    (tmp_path / "services" / 'x"];y[label="z').mkdir()
+    (tmp_path / "services" / 'x"];y[label="z' / "Dockerfile").write_text("FROM python:3.12\n")
+    _, model, _ = scan_path_detailed(tmp_path, Config(use_cache=False, jobs=1))
+    assert model is not None and any('"' in s.name or "<" in s.name for s in model.services)
+    mermaid = graph.export(model, "mermaid")
+    for line in mermaid.splitlines()[1:]:
+        assert re.fullmatch(r'  n_\w+(\[|\[\(|\{\{|\[/|\(\()"[^"<>\n]*"(\]|\)\]|\}\}|/\]|\)\))|  n_\w+ -\.?->\|\w+\| n_\w+', line), line
+    dot = graph.export(model, "dot")
+    for line in dot.splitlines()[3:-1]:  # every statement is one quoted node or edge
+        assert re.fullmatch(r'  "(?:[^"\\]|\\.)*"( -> "(?:[^"\\]|\\.)*")? \[.*\];', line), line
+    ET.fromstring(graph.export(model, "graphml").encode("utf-8"))
+    json.loads(graph.export(model, "json"))
