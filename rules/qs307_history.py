@@ -37,8 +37,8 @@ class Hotspot(ProjectRule):
     options: ClassVar[dict[str, Any]] = {"top": 10, "min_commits": 10, "min_complexity": 20}
     # In-memory examples (``scan_sources``) have no git history. ``EXAMPLE_GIT_LOG`` holds, per
     # example kind and index, the ``git log`` text (GIT_LOG_ARGS format) the example stands for;
-    # tests/test_metrics_history.py runs the examples through the pipeline with it, and on a real
-    # repository. The rule-example harness needs a way to pass it on (see docs/metrics.md).
+    # the rule-example harness passes it to ``scan_sources(git_log=...)``; tests/test_metrics_history.py
+    # also runs the rule on a real repository.
     VALID = (
         {
             "services/shop/requirements.txt": "",

@@ -82,7 +82,10 @@ def test_codes_and_names_are_unique() -> None:
 @pytest.mark.parametrize(("rule", "kind", "index"), _cases())
 def test_rule_example(rule: type[Rule], kind: str, index: int) -> None:
     files = _files(rule, getattr(rule, kind)[index])
-    result = scan_sources(files, _config(rule, files))
+    # history rules carry the `git log` text each example stands for (in-memory scans have no git)
+    git_logs = getattr(rule, "EXAMPLE_GIT_LOG", {}).get(kind, [])
+    git_log = git_logs[index] if index < len(git_logs) else None
+    result = scan_sources(files, _config(rule, files), git_log=git_log)
     internal = [d for d in result.diagnostics if "internal error" in d.message]
     assert not internal, internal
     reported = {(f.file, f.line) for f in result.findings if f.rule == rule.code}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from qualscan import __version__
+from qualscan import metrics as metrics_layer
 from qualscan.config import Config
 from qualscan.engine.registry import enabled_rules, rule_options
 
@@ -37,6 +38,7 @@ def settings_digest(config: Config) -> str:
             "version": __version__,
             "rules": rules,
             "metrics": sorted((k, repr(v)) for k, v in config.metrics.items()),
+            "facts": getattr(metrics_layer, "FACTS_VERSION", None),  # shape of the per-file metric facts
             "max_file_size": config.max_file_size,
         },
         sort_keys=True,

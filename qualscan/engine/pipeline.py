@@ -161,8 +161,17 @@ def _tracked_cache(root: Path, cache_dir: Path) -> str | None:
     return rel if code == 0 and out.strip("\x00") else None
 
 
-def scan_sources(files: Mapping[str, bytes | str], config: Config | None = None, *, root_name: str = "repo") -> ScanResult:
-    """Scan an in-memory monorepo: no disk, no git, no cache. Used by rule examples and tests."""
+def scan_sources(
+    files: Mapping[str, bytes | str],
+    config: Config | None = None,
+    *,
+    root_name: str = "repo",
+    git_log: str | None = None,
+) -> ScanResult:
+    """Scan an in-memory monorepo: no disk, no git, no cache. Used by rule examples and tests.
+
+    ``git_log`` stands in for the history a real repository would have (the text of
+    ``git log`` with ``metrics.GIT_LOG_ARGS``), for the history metrics and rules."""
     config = config or Config()
     validate_rule_options(config)
     blobs = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in files.items()}
@@ -175,8 +184,14 @@ def scan_sources(files: Mapping[str, bytes | str], config: Config | None = None,
         return data
 
     coverage = [(f.path, blobs[f.path]) for f in inventory.files if f.kind is FileKind.COVERAGE]
-    inputs = ScanInputs(inventory=inventory, read=read, root_name=root_name, coverage=coverage,
-                        git_problem="in-memory scan: no git history")
+    inputs = ScanInputs(
+        inventory=inventory,
+        read=read,
+        root_name=root_name,
+        coverage=coverage,
+        git_text=git_log,
+        git_problem=None if git_log is not None else "in-memory scan: no git history",
+    )
     return run(inputs, config.with_overrides(jobs=1))
 
 
