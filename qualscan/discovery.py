@@ -291,8 +291,32 @@ def _declared_services(config: Config, paths: Sequence[str]) -> dict[str, str]:
 # --- the disk walk ----------------------------------------------------------------------------
 
 
-def _exclude_spec(config: Config) -> pathspec.GitIgnoreSpec:
-    return pathspec.GitIgnoreSpec.from_lines(list(config.exclude) + list(config.extend_exclude))
+# pathspec compiles each ``*`` to ``[^/]*``: a pattern with several of them backtracks exponentially
+# (``*a*a*a*a*b`` against a 250-character name: 38 s per file). Real ignore patterns use one or two.
+MAX_PATTERN_STARS = 2
+MAX_PATTERN_LENGTH = 1024
+
+
+def safe_patterns(lines: Iterable[str], source: str, diags: list[Diagnostic], numbered: bool = True) -> list[str]:
+    """Ignore patterns with the pathological ones left out (each one a diagnostic naming ``source``)."""
+    out: list[str] = []
+    for number, line in enumerate(lines, 1):
+        stars = line.replace("**", "").count("*")
+        if stars > MAX_PATTERN_STARS or len(line) > MAX_PATTERN_LENGTH:
+            diags.append(Diagnostic(source, number if numbered else 0, Level.WARNING,
+                                    f"ignore pattern with more than {MAX_PATTERN_STARS} '*' wildcards or over "
+                                    f"{MAX_PATTERN_LENGTH} characters skipped (matching it could take hours)"))
+            continue
+        out.append(line)
+    return out
+
+
+def _exclude_spec(config: Config, diags: list[Diagnostic] | None = None) -> pathspec.GitIgnoreSpec:
+    lines = list(config.exclude) + list(config.extend_exclude)
+    source = PurePosixPath(config.source).name or "configuration"  # no absolute path in a report
+    return pathspec.GitIgnoreSpec.from_lines(
+        safe_patterns(lines, source, diags if diags is not None else [], numbered=False)
+    )
 
 
 MAX_DIR_DEPTH = 200
@@ -301,9 +325,9 @@ MAX_DIR_DEPTH = 200
 def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagnostic]]:
     """Every regular file under ``root`` that is not excluded or gitignored, as (relpath, size)."""
     root = root.resolve()
-    excludes = _exclude_spec(config)
     entries: list[tuple[str, int]] = []
     diags: list[Diagnostic] = []
+    excludes = _exclude_spec(config, diags)
     ignore_stack: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     seen_dirs: set[tuple[int, int]] = set()
 
@@ -337,7 +361,9 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
             gi_regular = False
         if gi_regular:
             try:
-                spec = pathspec.GitIgnoreSpec.from_lines(gi.read_text(encoding="utf-8", errors="replace").splitlines())
+                gi_rel = f"{rel_dir}/.gitignore".lstrip("/")
+                gi_lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
+                spec = pathspec.GitIgnoreSpec.from_lines(safe_patterns(gi_lines, gi_rel, diags))
                 ignore_stack.append((rel_dir, spec))
                 pushed = True
             except (OSError, ValueError) as exc:
