@@ -249,3 +249,26 @@ def test_walk_alone_reports_every_problem_and_returns_the_rest(tmp_path: Path) -
     entries, diags = walk(tmp_path, CONFIG)
     assert (GOOD_PATH, len(GOOD)) in entries
     assert {d.file for d in diags} == {"services/cart/x", "services/cart/slash"}
+
+
+def test_backtracking_ignore_patterns_are_skipped(tmp_path: Path) -> None:
+    """``*a*a*a*a*b`` compiles to a backtracking regex: against a 250-character name one match took
+    38 s. Such patterns in a .gitignore or in the repository's exclude list are left out, with a
+    diagnostic; the ordinary patterns beside them still apply."""
+    build(tmp_path)
+    (tmp_path / ".gitignore").write_text("*.log\n*a*a*a*a*a*a*b\nbuild/\n")
+    (tmp_path / "qualscan.toml").write_text('extend_exclude = ["*a*a*a*a*a*a*c", "generated/"]\n')
+    (tmp_path / "services/cart/app" / ("a" * 240 + ".py")).write_text(SECRET_CALL)
+    (tmp_path / "services/cart/app/debug.log").write_text("x")
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "generated/skip.py").write_text(SECRET_CALL)
+    proc = subprocess.run([sys.executable, "-m", "qualscan", "scan", str(tmp_path), "-f", "json", "--no-cache"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    skipped = sorted((d["file"], d["line"]) for d in data["diagnostics"] if "wildcards" in d["message"])
+    assert skipped == [(".gitignore", 2), ("qualscan.toml", 0)]
+    files = {f["file"] for f in data["findings"]}
+    assert f"services/cart/app/{'a' * 240}.py" in files and GOOD_PATH in files
+    assert "generated/skip.py" not in files
+    assert "services/cart/app/debug.log" not in {f["path"] for f in data["metrics"]["files"]}
