@@ -348,7 +348,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     root = target.resolve() if target.is_dir() else target.resolve().parent
     config = load_config(root, args.config)
     fixable = {r.code for r in all_rules() if r.fixable}
-    wanted = {c.upper() for c in args.rule} or fixable
+    wanted = {(r.code if (r := rule_by_code(c)) is not None else c.upper()) for c in args.rule} or fixable
     unknown = wanted - fixable
     if unknown:
         raise UsageError(f"not fixable: {', '.join(sorted(unknown))} (fixable rules: {', '.join(sorted(fixable)) or 'none'})")

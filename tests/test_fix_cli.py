@@ -53,3 +53,15 @@ def test_fix_diff_then_write_then_idempotent(tmp_path: Path) -> None:
     again = _qualscan("fix", "--rule", "QS101", "--diff", str(tmp_path), cwd=tmp_path)
     assert again.returncode == 0 and again.stdout == ""
     assert "0 call(s)" in again.stderr
+
+
+def test_fix_accepts_a_rule_name_and_rejects_unfixable_rules(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "requirements.txt").write_text("requests\n")
+    (tmp_path / "svc" / "payment.py").write_text(SERVICE)
+    by_name = _qualscan("fix", "--rule", "no-timeout", "--diff", str(tmp_path), cwd=tmp_path)
+    assert by_name.returncode == 0, by_name.stderr
+    assert "+        timeout=5,\n" in by_name.stdout
+    unfixable = _qualscan("fix", "--rule", "QS110", str(tmp_path), cwd=tmp_path)
+    assert unfixable.returncode == 2
+    assert "not fixable: QS110" in unfixable.stderr
