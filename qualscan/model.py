@@ -319,8 +319,20 @@ class ScanResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     """Convert tuples/sets/enums/dataclass-ish values into JSON-ready data, deterministically."""
+    # fast paths on the exact type (perf, issue #8): reports carry ~10^6 plain values, and the ABC
+    # and hasattr checks below cost more than the conversion; enum members never match (subclasses)
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):

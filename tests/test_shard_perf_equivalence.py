@@ -147,3 +147,48 @@ def test_cache_entry_symlinked_out_is_not_read(tmp_path: Path) -> None:
     file.unlink()
     os.symlink(planted, file)
     assert cache.get(key) is None
+
+
+# --- model.jsonable: exact-type fast paths give what the general conversion gives -------------------
+
+
+def _reference_jsonable(value: Any) -> Any:
+    import enum
+    from collections.abc import Mapping
+
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _reference_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_reference_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_reference_jsonable(v) for v in value)
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    return value
+
+
+def test_jsonable_fast_paths_match_the_general_conversion() -> None:
+    import enum
+    import types
+
+    from qualscan.model import Diagnostic, Level, Severity, jsonable
+
+    class Code(enum.IntEnum):
+        A = 7
+
+    class Text(str):
+        pass
+
+    cases = [
+        None, True, 0, 1.5, "x", Text("sub"), Severity.HIGH, Code.A,
+        {1: (2, {3}), "a": [Level.INFO], None: {"n": frozenset({"b", "a"})}},
+        types.MappingProxyType({"k": (1, 2)}),
+        Diagnostic("f.py", 3, Level.ERROR, "m"),
+        [{"x": {"y": [None, Severity.LOW, (Code.A, 2.0)]}}],
+    ]
+    for value in cases:
+        got, want = jsonable(value), _reference_jsonable(value)
+        assert got == want and json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True), value
+        assert type(got) is type(want), value
