@@ -319,6 +319,31 @@ def bench_django(repo: Path, runs: int, slow_runs: int | None = None) -> dict[st
     return s
 
 
+def bench_shards(n: int, count: int) -> dict[str, Any]:
+    """``scan --shard i/count`` of the n-service monorepo, one shard after the other, then ``merge``;
+    the merged report is compared byte for byte with a full scan of the same tree."""
+    root, _ = prepare_synth(n)
+    out = BENCH / "out" / f"shards-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    shards = []
+    for i in range(1, count + 1):
+        path = out / f"shard-{i}.json"
+        run = measure(qualscan("scan", str(root), "--no-cache", "--shard", f"{i}/{count}", "-f", "json", "-o", str(path)),
+                      env=qs_env())
+        files = len(json.loads(path.read_text())["shard"]["files"])
+        shards.append({"index": i, "run": run, "files": files})
+        print(f"  shard {i}/{count} of {n} services: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, {files} files", flush=True)
+    merged = out / "merged.json"
+    merge = measure(qualscan("merge", *[str(out / f"shard-{i}.json") for i in range(1, count + 1)], "--root", str(root),
+                             "-o", str(merged)), env=qs_env())
+    print(f"  merge: {merge.wall:.2f} s wall, {merge.cpu:.2f} s CPU", flush=True)
+    full = out / "full.json"
+    whole = measure(qualscan("scan", str(root), "--no-cache", "-f", "json", "-o", str(full)), env=qs_env())
+    return {"services": n, "count": count, "shards": shards, "merge": merge, "full": whole,
+            "identical": merged.read_bytes() == full.read_bytes()}
+
+
 def bench_synth(sizes: list[int], runs: int) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
@@ -414,6 +439,7 @@ def write_results(
     profile: str | None,
     runs: int,
     status: str = "complete",
+    shard_result: dict[str, Any] | None = None,
 ) -> None:
     qs = django["qualscan scan (cold, no cache)"]
     floor = django["ast.parse floor (1 core)"]
@@ -492,6 +518,20 @@ def write_results(
         "- The `ast.parse` floor parses every .py file once in one process (trees dropped), the lower bound of any "
         "full AST analysis on one core.",
     ]
+    if shard_result:
+        sr = shard_result
+        L += ["", f"## Sharding: {sr['services']:,} synthetic services in {sr['count']} shards (`scan --shard i/{sr['count']}`, then `merge`)", ""]
+        L += ["| step | .py files | wall (s) | CPU (s) | largest process RSS (MB) |", "|---|---:|---:|---:|---:|"]
+        for sh_ in sr["shards"]:
+            r = sh_["run"]
+            L.append(f"| shard {sh_['index']}/{sr['count']} | {sh_['files']:,} | {r.wall:.2f} | {r.cpu:.2f} | {r.rss_mb:.0f} |")
+        m, f = sr["merge"], sr["full"]
+        L.append(f"| merge (project phase on the whole) | - | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} |")
+        L.append(f"| full scan, one machine | - | {f.wall:.2f} | {f.cpu:.2f} | {f.rss_mb:.0f} |")
+        crit = max(x["run"].wall for x in sr["shards"]) + m.wall
+        L += ["", f"CI critical path (slowest shard + merge, shards on parallel runners): {crit:.2f} s vs {f.wall:.2f} s "
+              f"for one full scan. Merged report byte-identical to the full scan: {'yes' if sr['identical'] else '**no**'}. "
+              "(One run each, measured one after the other on this machine.)"]
     if profile:
         L += ["", "## Where the per-file pass spends its CPU (Django, one core, `benchmarks/layer_costs.py`)", "",
               "```", profile.strip(), "```"]
@@ -507,10 +547,11 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="add the per-layer CPU table of the Django per-file pass to the results")
     ap.add_argument("--quick", action="store_true", help="1 run, sizes 50,100; print only (no RESULTS.md)")
     ap.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    ap.add_argument("--shards", default="1000:4", help="SERVICES:COUNT for the sharding measurement ('' to skip)")
     ap.add_argument("--live", action="store_true", help="run qualscan from the working tree instead of a snapshot of HEAD")
     args = ap.parse_args()
     if args.quick:
-        args.runs, args.sizes = 1, "50,100"
+        args.runs, args.sizes, args.shards = 1, "50,100", "100:2"
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     WORK.mkdir(exist_ok=True)
     BENCH.mkdir(parents=True, exist_ok=True)
@@ -529,15 +570,20 @@ def main() -> int:
     django = bench_django(repo, args.runs, args.slow_runs)
     profile = profile_django(repo) if args.profile else None
     rows: list[dict[str, Any]] = []
+    sharding: dict[str, Any] | None = None
 
     def save(status: str) -> None:  # after every stage, so an interrupted run still leaves its numbers
         write_results(target, command, machine_info(), tools, corpus, django, rows, (load0, os.getloadavg()), profile,
-                      args.runs, status)
+                      args.runs, status, sharding)
         print(f"wrote {target} ({status})", flush=True)
 
     for i, n in enumerate(sizes):
         save(f"partial: synthetic sizes {', '.join(map(str, sizes[i:]))} still to measure")
         rows += bench_synth([n], args.synth_runs or args.runs)
+    if args.shards:
+        save("partial: sharding still to measure")
+        n_services, _, count = args.shards.partition(":")
+        sharding = bench_shards(int(n_services), int(count or 4))
     save("complete")
     print(target.read_text())
     return 0
