@@ -290,3 +290,18 @@ def test_lone_surrogates_from_string_literals_never_break_a_report(tmp_path: Pat
     data = json.loads(proc.stdout.decode("utf-8"))
     jsonschema.validate(data, SCHEMA)
     assert (("QS101", rel, 5)) in {(f["rule"], f["file"], f["line"]) for f in data["findings"]}
+
+
+def test_diagnostics_alone_never_fail_the_gate(tmp_path: Path) -> None:
+    """Every bad-input kind at once and no finding: ``check`` passes (exit 0), ``scan`` exits 0."""
+    import subprocess
+
+    files: dict[str, bytes | str] = {f"{BAD_DIR}/{name}": content for name, content, *_ in CASES}
+    files[GOOD_PATH] = "import requests\n\n\ndef fetch(u):\n    return requests.get(u, timeout=2)\n"
+    build(tmp_path, files)
+    for command in ("scan", "check"):
+        proc = subprocess.run([sys.executable, "-m", "qualscan", command, str(tmp_path), "-f", "json", "--no-cache"],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, (command, proc.stderr)
+        data = json.loads(proc.stdout)
+        assert len([d for d in data["diagnostics"] if d["level"] in ("error", "warning")]) >= len(CASES)
