@@ -133,7 +133,9 @@ def _config(args: argparse.Namespace, root: Path) -> Config:
     if getattr(args, "no_cache", False):
         overrides["use_cache"] = False
     if getattr(args, "cache_dir", None):
-        overrides["cache_dir"] = args.cache_dir
+        # a command-line path is relative to the working directory (the configuration file's
+        # cache_dir is relative to the root, and may not leave it)
+        overrides["cache_dir"] = str(Path(args.cache_dir).absolute())
     if getattr(args, "jobs", None) is not None:
         if args.jobs < 0:
             raise UsageError("--jobs must be 0 or more")
