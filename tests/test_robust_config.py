@@ -115,6 +115,12 @@ def test_cli_cache_dir_may_point_anywhere(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert any(p.suffix == ".json" for p in cache.rglob("*.json"))
     assert not (root / ".qualscan_cache").exists()
+    # a relative --cache-dir is relative to the working directory, like any command-line path
+    proc = subprocess.run([sys.executable, "-m", "qualscan", "scan", "repo", "-f", "json", "--cache-dir", "rel-cache"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert any((tmp_path / "rel-cache").rglob("*.json"))
+    assert not any("cache" in d["message"] for d in json.loads(proc.stdout)["diagnostics"])
 
 
 def test_jobs_from_a_hostile_config_is_bounded(tmp_path: Path) -> None:
