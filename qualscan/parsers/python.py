@@ -52,6 +52,8 @@ def decode(path: str, data: bytes) -> tuple[str | None, Diagnostic | None]:
         return None, Diagnostic(
             path, line, Level.ERROR, f"not valid {encoding} text{hint} (byte {exc.start}); skipped"
         )
+    except (UnicodeError, ValueError) as exc:  # codecs such as punycode or undefined raise plain UnicodeError
+        return None, Diagnostic(path, 1, Level.ERROR, f"cannot decode as {encoding}: {str(exc)[:120]}; skipped")
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, None
