@@ -70,6 +70,9 @@ CASES: list[tuple[str, bytes, int, str, str]] = [
     ("latin1_no_coding.py", "NAME = '\u00e9l\u00e8ve'\n".encode("latin-1"), 1, "not valid UTF-8", "error"),
     ("latin1_late_error.py", b"a = 1\nb = 2\nNAME = '\xe9'\n", 3, "not valid utf-8", "error"),
     ("unknown_coding.py", b"# -*- coding: klingon -*-\nx = 1\n", 1, "cannot decode", "error"),
+    ("punycode_coding.py", b"# -*- coding: punycode -*-\nx = 1\n", 1, "cannot decode as punycode", "error"),
+    ("undefined_coding.py", b"# -*- coding: undefined -*-\nx = 1\n", 1, "cannot decode as undefined", "error"),
+    ("zlib_coding.py", b"# -*- coding: zlib -*-\nx = 1\n", 1, "cannot decode", "error"),
     ("bom_and_latin1_coding.py", b"\xef\xbb\xbf# -*- coding: latin-1 -*-\nx = 1\n", 1, "cannot decode", "error"),
     ("nul_bytes.py", b"x = 1\n\x00y = 2\n", 1, "NUL bytes", "error"),
     ("random_binary.py", bytes(range(256)) * 16, 1, "binary content", "error"),
@@ -305,3 +308,23 @@ def test_diagnostics_alone_never_fail_the_gate(tmp_path: Path) -> None:
         assert proc.returncode == 0, (command, proc.stderr)
         data = json.loads(proc.stdout)
         assert len([d for d in data["diagnostics"] if d["level"] in ("error", "warning")]) >= len(CASES)
+
+
+def test_every_codec_python_knows_as_a_coding_declaration() -> None:
+    """A coding cookie can name any codec: text encodings, bytes-to-bytes transforms (zlib, base64),
+    str-to-str ones (rot13) and codecs that raise plain ``UnicodeError`` (punycode, undefined)."""
+    import encodings
+    import pkgutil
+
+    from qualscan.parsers import python as pyparser
+
+    names = sorted({m.name for m in pkgutil.iter_modules(encodings.__path__)} - {"aliases"})
+    bodies = [b"x = 1\n", b"x = '\\xff'\n", b"\xff\xfe\x80 x\n", b"\\u0069mport os\n", b"x = '\\'\n", b"+AAo-x\n"]
+    for name in names:
+        for body in bodies:
+            data = b"# -*- coding: " + name.encode() + b" -*-\n" + body
+            text, diag = pyparser.decode("x.py", data)
+            assert (text is None) != (diag is None), name
+            if text is not None:
+                tree, diag = pyparser.parse("x.py", text)
+                assert (tree is None) != (diag is None), name
