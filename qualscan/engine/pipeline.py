@@ -161,6 +161,17 @@ def _tracked_cache(root: Path, cache_dir: Path) -> str | None:
     return rel if code == 0 and out.strip("\x00") else None
 
 
+def _reportable(path: str) -> bool:
+    pp = PurePosixPath(path)
+    if not path or "\\" in path or pp.is_absolute() or any(part in ("", "..", ".") for part in path.split("/")):
+        return False
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def scan_sources(
     files: Mapping[str, bytes | str],
     config: Config | None = None,
@@ -175,7 +186,14 @@ def scan_sources(
     config = config or Config()
     validate_rule_options(config)
     blobs = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in files.items()}
-    inventory = build_inventory(((p, len(b)) for p, b in blobs.items()), config, root_name=root_name)
+    # the paths a report can carry (relative, POSIX, UTF-8), as the disk walk guarantees
+    refused = sorted(k for k in blobs if not _reportable(k))
+    for k in refused:
+        del blobs[k]
+    inventory = build_inventory(((p, len(b)) for p, b in blobs.items()), config, root_name=root_name,
+                                diagnostics=[Diagnostic(".", 0, Level.WARNING,
+                                                        f"path {k!r} is not a relative POSIX path inside the root; skipped")
+                                             for k in refused])
 
     def read(rel: str) -> bytes | Diagnostic:
         data = blobs[rel]
