@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import jsonschema
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from qualscan.config import Config
@@ -176,6 +176,7 @@ def test_random_trees_on_disk_scan_to_a_valid_report(files: dict[str, bytes]) ->
                                                      st.recursive(st.one_of(st.none(), st.integers(), st.text(max_size=6)),
                                                                   lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=6), c, max_size=3)),
                                                                   max_leaves=15), max_size=5), max_size=3))
+@example(files={"\\.py": b"", "a/../x.py": b"", "/abs.py": b""}, docs=[])  # found by hypothesis: a backslash path
 def test_random_in_memory_monorepos_scan_to_a_valid_report(files: dict[str, bytes], docs: list[dict[str, object]]) -> None:
     blobs: dict[str, bytes | str] = dict(files)
     blobs["k8s/random.yaml"] = yaml.safe_dump_all(docs)
