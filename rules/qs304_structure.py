@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -17,6 +18,17 @@ _ADDRESS = '''def clean_address(payload):
     country = str(payload.get("country", "DE")).upper()
     return {"street": street, "city": city, "postcode": postcode, "country": country}
 '''
+
+
+
+_LIST_MAX = 8
+
+
+def _capped(items: list[str]) -> str:
+    """``a, b, c`` -- or the first _LIST_MAX and ``and N more`` for a long list."""
+    if len(items) <= _LIST_MAX:
+        return ", ".join(items)
+    return ", ".join(items[:_LIST_MAX]) + f" and {len(items) - _LIST_MAX:,} more"
 
 
 class ImportCycle(ProjectRule):
@@ -195,16 +207,24 @@ class CrossServiceClone(ProjectRule):
         for i, g in enumerate(m.clones if m is not None else []):
             if not g["cross_service"]:
                 continue
+            # a group of k copies gives k findings: keep each finding's text O(1), not O(k), or a
+            # boilerplate helper copied into 2,000 services makes a quadratic, multi-GB report
+            # (issue #8 benchmark); groups of up to _LIST_MAX copies are listed in full as before
+            files = "|".join(x["file"] for x in g["occurrences"])
+            if len(g["occurrences"]) > _LIST_MAX:
+                files = hashlib.sha256(files.encode()).hexdigest()[:20]
+            services = _capped(g["services"])
             for o in g["occurrences"]:
-                others = sorted(
+                others = _capped(sorted(
                     f"{x['file']}:{x['line']}" for x in g["occurrences"] if x is not o
-                )
+                ))
                 yield Hit(
                     f"{g['lines']} lines ({g['tokens']} tokens) duplicated across services "
-                    f"{', '.join(g['services'])}; other copies: {', '.join(others)}",
+                    f"{services}; other copies: {others}",
                     file=o["file"],
                     line=o["line"],
                     end_line=o["end_line"],
-                    key=f"clone:{g['tokens']}:{'|'.join(x['file'] for x in g['occurrences'])}",
-                    details={"group": i, "services": g["services"]},
+                    key=f"clone:{g['tokens']}:{files}",
+                    details={"group": i, "services": g["services"][:_LIST_MAX], "services_total": len(g["services"])}
+                    if len(g["services"]) > _LIST_MAX else {"group": i, "services": g["services"]},
                 )

@@ -192,3 +192,29 @@ def test_jsonable_fast_paths_match_the_general_conversion() -> None:
         got, want = jsonable(value), _reference_jsonable(value)
         assert got == want and json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True), value
         assert type(got) is type(want), value
+
+
+# --- QS306: a clone copied into many services keeps each finding O(1) (the 2,000-service benchmark
+# produced a quadratic report: every finding listed every copy) -----------------------------------
+
+
+def test_cross_service_clone_in_many_services_has_bounded_findings() -> None:
+    from qualscan.rules.qs304_structure import _ADDRESS  # type: ignore[import-not-found]
+
+    from qualscan.engine.pipeline import scan_sources
+
+    n = 12
+    files = {f"services/s{i:02d}/requirements.txt": "" for i in range(n)}
+    files.update({f"services/s{i:02d}/app.py": _ADDRESS for i in range(n)})
+    result = scan_sources(files)
+    hits = sorted((f.file, f.line, f.rule) for f in result.findings if f.rule == "QS306")
+    start = next(f.line for f in result.findings if f.rule == "QS306")
+    assert hits == [(f"services/s{i:02d}/app.py", start, "QS306") for i in range(n)]
+    for f in result.findings:
+        if f.rule != "QS306":
+            continue
+        assert f.message.count("services/") == 8  # 8 other copies named, not 11
+        assert f.message.endswith("and 3 more")
+        assert "s00, s01, s02, s03, s04, s05, s06, s07 and 4 more" in f.message
+        assert f.details["services"] == [f"s{i:02d}" for i in range(8)] and f.details["services_total"] == n
+    assert len({f.fingerprint for f in result.findings if f.rule == "QS306"}) == n
