@@ -99,13 +99,12 @@ class Inventory:
 
 def classify(path: str, helm_chart_dirs: Sequence[str] = ()) -> tuple[FileKind, str | None]:
     """Kind and language of a file from its relative path."""
-    p = PurePosixPath(path)
-    name = p.name
+    name = path.rsplit("/", 1)[-1]
     lower = name.lower()
-    suffix = p.suffix.lower()
+    suffix = os.path.splitext(lower)[1]
     if lower in COVERAGE_NAMES or lower.endswith(".lcov") or (lower.startswith(".coverage.") and "." in lower[10:]):
         return FileKind.COVERAGE, None
-    if suffix in (".py", ".pyi") and suffix == ".py":
+    if suffix == ".py":
         return FileKind.PYTHON, "python"
     if name == "Dockerfile" or name.startswith("Dockerfile.") or lower.endswith(".dockerfile"):
         return FileKind.DOCKERFILE, None
@@ -134,7 +133,7 @@ def classify(path: str, helm_chart_dirs: Sequence[str] = ()) -> tuple[FileKind, 
 
 
 def is_test_path(path: str) -> bool:
-    parts = PurePosixPath(path).parts
+    parts = path.split("/")
     return any(part in TEST_DIRS for part in parts[:-1]) or bool(_TEST_FILE.match(parts[-1]))
 
 
@@ -245,8 +244,10 @@ def _owner(path: str, dirs: Mapping[str, str]) -> str | None:
     """The deepest directory of ``dirs`` that contains ``path`` (or is it), by walking its ancestors."""
     if path in dirs:
         return path
-    for parent in PurePosixPath(path).parents:
-        key = "" if str(parent) == "." else str(parent)
+    end = len(path)
+    while end > 0:
+        end = path.rfind("/", 0, end)
+        key = path[:end] if end > 0 else ""
         if key in dirs:
             return key
     return None

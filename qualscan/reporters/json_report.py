@@ -14,7 +14,7 @@ from qualscan.model import SCHEMA_VERSION, ScanResult, jsonable
 
 
 def to_dict(result: ScanResult, *, timestamp: bool = False) -> dict[str, Any]:
-    metrics = dict(jsonable(dict(result.metrics)))
+    metrics = dict(result.metrics)  # already JSON-ready (ProjectMetrics.to_json); the encoder takes tuples
     metrics.setdefault("files", [])
     metrics.setdefault("functions", [])
     metrics.setdefault("services", {})
