@@ -214,10 +214,13 @@ class CrossServiceClone(ProjectRule):
             if len(g["occurrences"]) > _LIST_MAX:
                 files = hashlib.sha256(files.encode()).hexdigest()[:20]
             services = _capped(g["services"])
-            for o in g["occurrences"]:
-                others = _capped(sorted(
-                    f"{x['file']}:{x['line']}" for x in g["occurrences"] if x is not o
-                ))
+            labels = [f"{x['file']}:{x['line']}" for x in g["occurrences"]]
+            order = sorted(range(len(labels)), key=labels.__getitem__)
+            head = order[: _LIST_MAX + 1]  # the sorted "other copies" of any occurrence start here
+            for j, o in enumerate(g["occurrences"]):
+                shown = [labels[i] for i in head if i != j][:_LIST_MAX]
+                more = len(labels) - 1 - len(shown)
+                others = ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
                 yield Hit(
                     f"{g['lines']} lines ({g['tokens']} tokens) duplicated across services "
                     f"{services}; other copies: {others}",

@@ -218,3 +218,26 @@ def test_cross_service_clone_in_many_services_has_bounded_findings() -> None:
         assert "s00, s01, s02, s03, s04, s05, s06, s07 and 4 more" in f.message
         assert f.details["services"] == [f"s{i:02d}" for i in range(8)] and f.details["services_total"] == n
     assert len({f.fingerprint for f in result.findings if f.rule == "QS306"}) == n
+
+
+@pytest.mark.parametrize("k", [2, 8, 9, 10, 37])
+def test_cross_service_clone_messages_equal_the_quadratic_formulation(k: int) -> None:
+    import random
+    import types
+
+    from qualscan.rules.qs304_structure import _LIST_MAX, CrossServiceClone, _capped
+
+    rng = random.Random(k)
+    occ: list[dict[str, Any]] = [
+        {"file": f"services/s{rng.randrange(50):02d}/m{i}.py", "line": rng.randrange(1, 400), "end_line": 500}
+        for i in range(k)
+    ]
+    group = {"cross_service": True, "occurrences": occ, "services": sorted({o["file"].split("/")[1] for o in occ}),
+             "lines": 9, "tokens": 77}
+    ctx = types.SimpleNamespace(metrics=types.SimpleNamespace(clones=[group]))
+    hits = list(CrossServiceClone().check(ctx))  # type: ignore[arg-type]
+    assert [(h.file, h.line) for h in hits] == [(o["file"], o["line"]) for o in occ]
+    for h, o in zip(hits, occ):
+        others = sorted(f"{x['file']}:{x['line']}" for x in occ if x is not o)  # the O(k^2) original
+        assert h.message.endswith("other copies: " + _capped(others))
+        assert len(others) <= _LIST_MAX or h.message.count(".py:") == _LIST_MAX
