@@ -76,7 +76,7 @@ CASES: list[tuple[str, str | bytes, int, str]] = [
     ("services/cart/k8s/deep.yaml", K8S_HEAD + "data: " + "[" * 5000 + "]" * 5000 + "\n", 1, "nested deeper than 100"),
     ("services/cart/k8s/deep_map.yaml", K8S_HEAD + "data: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", 1, "nested deeper than 100"),
     # block nesting (indentation) within the flow bound but over the recursion limit
-    ("services/cart/k8s/deep_block.yaml", K8S_HEAD + "data:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(1500)), 1, "recursion"),
+    ("services/cart/k8s/deep_block.yaml", K8S_HEAD + "data:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(1500)), 1, "nested too deeply"),
     ("docker-compose.yml", "services:\n  web:\n    image: nginx:1.25\n" + BOMB, 1, "alias bomb"),
     ("compose.yaml", "services:\n  web:\n    image: nginx\n\tports: [80]\n", 4, "'\\t'"),
     ("compose.override.yaml", b"\x00\x01\x02services: {}\n", 1, "unacceptable character"),

@@ -290,9 +290,15 @@ def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = offset + (mark.line + 1 if mark is not None else 1)
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            if "maximum nesting depth" in str(problem):  # libyaml >= 0.2.5 / PyYAML 6.0.4 bound
+                diags.append(Diagnostic(path, offset + 1, Level.WARNING, TOO_DEEP))
+                continue
             diags.append(Diagnostic(path, line, Level.WARNING, f"YAML document not parsed: {problem}"))
             continue
-        except (ValueError, TypeError, RecursionError) as exc:
+        except RecursionError:  # older PyYAML: block nesting deeper than Python's recursion limit
+            diags.append(Diagnostic(path, offset + 1, Level.WARNING, TOO_DEEP))
+            continue
+        except (ValueError, TypeError) as exc:
             diags.append(Diagnostic(path, offset + 1, Level.WARNING, f"YAML document not parsed: {exc}"))
             continue
         finally:
@@ -304,6 +310,9 @@ def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic
             continue
         docs.append(YamlDoc(data, offset + 1, offset + chunk.count("\n") + 1))
     return docs, diags
+
+
+TOO_DEEP = "YAML document not parsed: collections nested too deeply (recursion limit)"
 
 
 def load_one(text: str, path: str) -> tuple[Any, list[Diagnostic]]:
