@@ -38,7 +38,7 @@ def settings_digest(config: Config) -> str:
             "version": __version__,
             "rules": rules,
             "metrics": sorted((k, repr(v)) for k, v in config.metrics.items()),
-            "facts": getattr(metrics_layer, "FACTS_VERSION", None),  # shape of the per-file metric facts
+            "facts": metrics_layer.FACTS_VERSION,  # shape of the per-file metric facts
             "max_file_size": config.max_file_size,
         },
         sort_keys=True,

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -33,7 +33,7 @@ from qualscan.discovery import (
 from qualscan.engine.cache import Cache
 from qualscan.engine.fingerprint import fingerprint
 from qualscan.engine.registry import enabled_rules, rule_options, rule_severity, validate_rule_options
-from qualscan.engine.rule import Hit, ProjectContext, ProjectRule, PythonRule, Rule
+from qualscan.engine.rule import ProjectContext, ProjectRule, PythonRule, Rule
 from qualscan.engine.suppress import Suppressions, parse_suppressions
 from qualscan.engine.worker import FileTask, _internal, hit_to_json, init_worker, run_task
 from qualscan.model import (
@@ -45,6 +45,7 @@ from qualscan.model import (
     Level,
     ScanResult,
     Service,
+    Severity,
     SourceFile,
 )
 
@@ -111,9 +112,8 @@ def prepare_inputs(root: Path, config: Config, *, use_cache: bool | None = None,
     diags: list[Diagnostic] = []
     git_text: str | None = None
     git_problem: str | None = None
-    git_args = getattr(metrics_layer, "GIT_LOG_ARGS", None)
-    if git_args is not None and history:
-        git_text, git_problem = git_log(root, git_args, int(config.metric("churn_days", 365)))
+    if history:
+        git_text, git_problem = git_log(root, metrics_layer.GIT_LOG_ARGS, int(config.metric("churn_days", 365)))
     coverage, cov_diags = coverage_files(root, inventory, config)
     diags.extend(cov_diags)
     cache = None
@@ -298,48 +298,43 @@ def run_detailed(inputs: ScanInputs, config: Config, *, progress: Progress | Non
     model_graph = None
     services: tuple[Service, ...] = inv.services
     edges: tuple[Edge, ...] = ()
-    build_graph = getattr(graph_layer, "build_graph", None)
-    if build_graph is not None:
-        try:
-            model_graph = build_graph(
-                root_name=inputs.root_name,
-                config=config,
-                services=inv.services,
-                files=inv.files,
-                texts=texts,
-                python_facts=python_facts,
-            )
-            services = tuple(model_graph.services)
-            edges = tuple(model_graph.edges)
-            journeys = tuple(model_graph.journeys) or tuple(journeys)
-            diagnostics.extend(model_graph.diagnostics)
-        except Exception as exc:  # noqa: BLE001 - nothing is lost: report and continue
-            diagnostics.append(_diag_from_json(_internal(".", "service graph", exc)))
-            model_graph = None
+    try:
+        model_graph = graph_layer.build_graph(
+            root_name=inputs.root_name,
+            config=config,
+            services=inv.services,
+            files=inv.files,
+            texts=texts,
+            python_facts=python_facts,
+        )
+        services = tuple(model_graph.services)
+        edges = tuple(model_graph.edges)
+        journeys = tuple(model_graph.journeys) or tuple(journeys)
+        diagnostics.extend(model_graph.diagnostics)
+    except Exception as exc:  # noqa: BLE001 - nothing is lost: report and continue
+        diagnostics.append(_diag_from_json(_internal(".", "service graph", exc)))
+        model_graph = None
 
     # -- project metrics
     project_metrics = None
     if inputs.git_problem:
         diagnostics.append(Diagnostic(".", 0, Level.INFO, inputs.git_problem))
-    analyze_project = getattr(metrics_layer, "analyze_project", None)
-    if analyze_project is not None:
-        try:
-            critical = frozenset(n for j in journeys for n in j.path)
-            project_metrics = analyze_project(
-                config=config,
-                files=inv.files,
-                services=inv.services,
-                file_facts={o["path"]: o["metrics"] for o in outcomes if o.get("metrics") is not None},
-                git_log=inputs.git_text,
-                git_problem=inputs.git_problem,
-                coverage=inputs.coverage,
-                journeys=journeys,
-                critical_services=critical,
-            )
-            diagnostics.extend(project_metrics.diagnostics)
-        except Exception as exc:  # noqa: BLE001
-            diagnostics.append(_diag_from_json(_internal(".", "project metrics", exc)))
-            project_metrics = None
+    try:
+        project_metrics = metrics_layer.analyze_project(
+            config=config,
+            files=inv.files,
+            services=inv.services,
+            file_facts={o["path"]: o["metrics"] for o in outcomes if o.get("metrics") is not None},
+            git_log=inputs.git_text,
+            git_problem=inputs.git_problem,
+            coverage=inputs.coverage,
+            journeys=journeys,
+            critical_services=frozenset(n for j in journeys for n in j.path),
+        )
+        diagnostics.extend(project_metrics.diagnostics)
+    except Exception as exc:  # noqa: BLE001
+        diagnostics.append(_diag_from_json(_internal(".", "project metrics", exc)))
+        project_metrics = None
 
     # -- project rules
     text_cache: dict[str, str] = {}
@@ -396,20 +391,14 @@ def run_detailed(inputs: ScanInputs, config: Config, *, progress: Progress | Non
         event=_event_json(config),
         extra=_extra(model_graph, inputs.cache),
     )
-    rank = getattr(scoring, "rank", None)
-    if rank is not None:
-        try:
-            from dataclasses import replace
-
-            result = replace(result, weak_points=tuple(rank(result, config)))
-        except Exception as exc:  # noqa: BLE001
-            result = _with_diag(result, _diag_from_json(_internal(".", "scoring", exc)))
+    try:
+        result = replace(result, weak_points=tuple(scoring.rank(result, config)))
+    except Exception as exc:  # noqa: BLE001
+        result = _with_diag(result, _diag_from_json(_internal(".", "scoring", exc)))
     return result, model_graph, project_metrics
 
 
 def _with_diag(result: ScanResult, diag: Diagnostic) -> ScanResult:
-    from dataclasses import replace
-
     return replace(result, diagnostics=tuple(sorted({*result.diagnostics, diag}, key=lambda d: (d.file, d.line, d.message))))
 
 
@@ -503,7 +492,7 @@ def _make_findings(
         service = h.get("service") or (sf.service if sf else None)
         target = h.get("target")
         upstream = (h.get("details") or {}).get("upstream")
-        if target is None and upstream and model_graph is not None and hasattr(model_graph, "resolve_upstream"):
+        if target is None and upstream and model_graph is not None:
             try:
                 node = model_graph.resolve_upstream(service, str(upstream))
             except Exception:  # noqa: BLE001
@@ -513,12 +502,11 @@ def _make_findings(
         ident = (rule.code, path, h["key"])
         occurrence = seen_keys.get(ident, 0)
         seen_keys[ident] = occurrence + 1
-        sev = h.get("severity")
         findings.append(
             Finding(
                 rule=rule.code,
                 name=rule.name,
-                severity=rule_severity(rule, config) if not sev or rule.code in config.rule_options and "severity" in config.rule_options[rule.code] else _sev(sev),
+                severity=_severity(rule, config, h.get("severity")),
                 message=h["message"],
                 file=path,
                 line=int(h["line"]),
@@ -535,12 +523,8 @@ def _make_findings(
     return tuple(findings)
 
 
-def _sev(value: str) -> Any:
-    from qualscan.model import Severity
-
-    return Severity.parse(value)
-
-
-def hits_as_findings(code: str, hits: Iterable[Hit]) -> list[dict[str, Any]]:
-    """Helper for tests: the JSON form of hits."""
-    return [hit_to_json(code, h, None) for h in hits]
+def _severity(rule: type[Rule], config: Config, hit_severity: str | None) -> Severity:
+    """A severity configured for the rule wins; else the hit's own (e.g. raised on a journey); else the rule's."""
+    if hit_severity and "severity" not in config.rule_options.get(rule.code, {}):
+        return Severity.parse(hit_severity)
+    return rule_severity(rule, config)

@@ -114,22 +114,18 @@ def analyze_python(task: FileTask, config: Config, rules: Sequence[type[PythonRu
     imports = pyparser.imported_modules(tree)
     out["imports"] = sorted(imports)
 
-    analyze_file = getattr(metrics_layer, "analyze_file", None)
-    if analyze_file is not None:
-        try:
-            out["metrics"] = analyze_file(task.path, text, tree, config)
-        except RecursionError as exc:
-            out["diagnostics"].append(_internal(task.path, "metrics (nesting too deep)", exc))
-        except Exception as exc:  # noqa: BLE001 - isolate analyses from each other
-            out["diagnostics"].append(_internal(task.path, "metrics", exc))
-    python_facts = getattr(graph_layer, "python_facts", None)
-    if python_facts is not None:
-        try:
-            out["graph"] = python_facts(task.path, text, tree)
-        except RecursionError as exc:
-            out["diagnostics"].append(_internal(task.path, "graph facts (nesting too deep)", exc))
-        except Exception as exc:  # noqa: BLE001
-            out["diagnostics"].append(_internal(task.path, "graph facts", exc))
+    try:
+        out["metrics"] = metrics_layer.analyze_file(task.path, text, tree, config)
+    except RecursionError as exc:
+        out["diagnostics"].append(_internal(task.path, "metrics (nesting too deep)", exc))
+    except Exception as exc:  # noqa: BLE001 - isolate analyses from each other
+        out["diagnostics"].append(_internal(task.path, "metrics", exc))
+    try:
+        out["graph"] = graph_layer.python_facts(task.path, text, tree)
+    except RecursionError as exc:
+        out["diagnostics"].append(_internal(task.path, "graph facts (nesting too deep)", exc))
+    except Exception as exc:  # noqa: BLE001
+        out["diagnostics"].append(_internal(task.path, "graph facts", exc))
 
     if rules is None:
         rules = [r for r in enabled_rules(config) if issubclass(r, PythonRule)]
