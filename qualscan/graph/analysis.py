@@ -143,6 +143,20 @@ def bridges(g: nx.DiGraph, min_side: int = 2) -> list[tuple[str, str]]:
     return sorted(out)
 
 
+def sorted_subgraph(g: nx.DiGraph, nodes: Iterable[str]) -> nx.DiGraph:
+    """The subgraph on ``nodes`` as a new graph with nodes and edges inserted in sorted order.
+
+    networkx subgraph *views* iterate a small node filter as a Python set, in string-hash order,
+    which differs between processes (PYTHONHASHSEED): searches over a view break ties differently
+    on every run. Sorted insertion makes every traversal the same in every process.
+    """
+    keep = set(nodes)
+    sub: nx.DiGraph = nx.DiGraph()
+    sub.add_nodes_from(sorted(keep))
+    sub.add_edges_from(sorted((u, v) for u in keep for v in g.successors(u) if v in keep))
+    return sub
+
+
 def cycles(g: nx.DiGraph) -> list[list[str]]:
     """One synchronous cycle per strongly connected component (nodes in call order)."""
     sg = sync_graph(g)
@@ -150,7 +164,7 @@ def cycles(g: nx.DiGraph) -> list[list[str]]:
     for comp in nx.strongly_connected_components(sg):
         if len(comp) < 2:
             continue
-        sub = sg.subgraph(comp)
+        sub = sorted_subgraph(sg, comp)
         start = min(comp)
         try:
             edges = nx.find_cycle(sub, source=start)
@@ -171,7 +185,7 @@ def longest_chain(g: nx.DiGraph, starts: Sequence[str]) -> list[str]:
     reach: set[str] = set()
     for s in starts:
         reach |= nx.descendants(sg, s) | {s}
-    sub = sg.subgraph(reach)
+    sub = sorted_subgraph(sg, reach)
     cond = nx.condensation(sub)
     members = cond.graph["mapping"]  # node -> component id
     rep = {c: min(cond.nodes[c]["members"]) for c in cond}
@@ -204,7 +218,7 @@ def longest_chain(g: nx.DiGraph, starts: Sequence[str]) -> list[str]:
                 for m in sorted(comp_members):
                     hits = [v for v in sorted(sg.successors(m)) if members[v] == c]
                     if hits:
-                        inner = nx.shortest_path(sg.subgraph(comp_members), prev, m)
+                        inner = nx.shortest_path(sorted_subgraph(sg, comp_members), prev, m)
                         chain.extend(inner[1:])
                         node = hits[0]
                         break

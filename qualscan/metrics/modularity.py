@@ -228,6 +228,21 @@ def coupling_table(
     return rows
 
 
+def _sorted_subgraph(g: nx.DiGraph, nodes: Sequence[str]) -> nx.DiGraph:
+    """The subgraph on ``nodes`` as a new graph whose nodes and edges are inserted in sorted order.
+
+    networkx subgraph *views* iterate a small node filter as a Python set, in string-hash order,
+    which changes from one process to the next (PYTHONHASHSEED); breadth-first searches over such a
+    view break ties between equally short paths differently on every run. Sorted insertion makes
+    every traversal, and so the reported cycles, the same in every process.
+    """
+    keep = set(nodes)
+    sub: nx.DiGraph = nx.DiGraph()
+    sub.add_nodes_from(sorted(keep))
+    sub.add_edges_from(sorted((u, v) for u in keep for v in g.successors(u) if v in keep))
+    return sub
+
+
 def cycles_to_break(edges: Sequence[ImportEdge], max_per_component: int = 200) -> list[dict[str, Any]]:
     """A feedback edge set over import-time imports, each with the cycle it breaks."""
     g: nx.DiGraph = nx.DiGraph()
@@ -244,7 +259,7 @@ def cycles_to_break(edges: Sequence[ImportEdge], max_per_component: int = 200) -
     pending.sort()
     while pending:
         comp = pending.pop(0)
-        sub = g.subgraph(comp).copy()
+        sub = _sorted_subgraph(g, comp)
         removed = 0
         while removed < max_per_component:
             sccs = sorted(sorted(c) for c in nx.strongly_connected_components(sub) if len(c) > 1)
@@ -252,7 +267,7 @@ def cycles_to_break(edges: Sequence[ImportEdge], max_per_component: int = 200) -
                 break
             nodes = sccs[0]
             start = nodes[0]
-            scc_sub = sub.subgraph(nodes)
+            scc_sub = _sorted_subgraph(sub, nodes)
             best: list[str] | None = None
             for pred in sorted(scc_sub.predecessors(start)):
                 try:
