@@ -9,7 +9,9 @@ becomes a diagnostic and the others still run.
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
+import multiprocessing
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -184,8 +186,28 @@ _WORKER_CONFIG: Config | None = None
 _WORKER_RULES: list[type[PythonRule]] | None = None
 
 
+# A worker allocates millions of short-lived AST nodes and dicts, and nothing it builds forms a
+# reference cycle that outlives a file; the default gen-0 threshold (700) makes the cyclic GC
+# rescan the young objects thousands of times per file. Measured on Django's per-file pass (one
+# process, same files): 13-15 % less CPU with the imported modules frozen and a 50,000 threshold.
+GC_THRESHOLD = (50_000, 20, 100)
+
+
+def tune_gc_in_worker_process() -> bool:
+    """Freeze what the pool process inherited and raise the GC threshold -- only in a child process.
+
+    The serial path runs in the caller's process (a test runner, an IDE): its GC is left alone.
+    """
+    if multiprocessing.parent_process() is None:
+        return False
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+    return True
+
+
 def init_worker(config: Config) -> None:
     global _WORKER_CONFIG, _WORKER_RULES
+    tune_gc_in_worker_process()
     _WORKER_CONFIG = config
     _WORKER_RULES = [r for r in enabled_rules(config) if issubclass(r, PythonRule)]
 

@@ -1,0 +1,21 @@
+"""The pool workers tune their garbage collector; the caller's process is left alone."""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from qualscan.config import Config
+from qualscan.engine.worker import GC_THRESHOLD, init_worker
+
+
+def test_pool_workers_raise_the_gc_threshold_and_the_caller_keeps_its_own() -> None:
+    before = gc.get_threshold()
+    init_worker(Config())  # the serial path: runs in this (the caller's) process
+    assert gc.get_threshold() == before
+    ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=init_worker, initargs=(Config(),)) as pool:
+        assert pool.submit(gc.get_threshold).result() == GC_THRESHOLD
+        assert pool.submit(gc.get_freeze_count).result() > 0  # the inherited modules were frozen
+    assert gc.get_threshold() == before
