@@ -17,6 +17,7 @@ import re
 import sys
 import traceback
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -218,22 +219,11 @@ def _load_json(path: Path) -> dict[str, Any]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from qualscan.engine.pipeline import scan_path
+    from qualscan.engine.pipeline import scan_path_report
 
     root = _root(args.path)
     config = _config(args, root)
     shard = _shard_spec(args)
-    prog, update = _progress()
-    try:
-        if shard is not None:
-            from qualscan.engine.shard import scan_shard
-
-            result = scan_shard(root, config, shard, progress=update)
-        else:
-            result = scan_path(root, config, progress=update)
-    finally:
-        if prog is not None and prog.live.is_started:
-            prog.stop()
     options: dict[str, Any] = {}
     if args.compare:
         options["compare"] = _load_json(args.compare)
@@ -241,7 +231,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
         options["timestamp"] = True
     if "top" in config.scoring:  # how many weak points the summaries show
         options["top"] = int(config.scoring["top"])
-    _write(render(result, args.format, **options), args.output)
+    prog, update = _progress()
+    try:
+        if shard is not None:
+            from qualscan.engine.shard import scan_shard
+
+            text = render(scan_shard(root, config, shard, progress=update), args.format, **options)
+        else:
+            # a report that depends on nothing but the scan can be stored and reused (engine/cache.py)
+            reusable = not args.compare and not args.timestamp
+            render_id = json.dumps([args.format, FORMATS[args.format], options], sort_keys=True) if reusable else None
+            text = scan_path_report(root, config, lambda result: render(result, args.format, **options), render_id,
+                                    progress=update)
+    finally:
+        if prog is not None and prog.live.is_started:
+            prog.stop()
+    _write(text, args.output)
     return EXIT_OK
 
 
@@ -456,12 +461,15 @@ def _add_gate_parsers(sub: Any, common: Any) -> None:
     )
 
 
-def _scan_for_gate(root: Path, config: Config) -> Any:
-    """The scan, reporting cache use on stderr (a cache directory tracked by git is refused by
-    ``prepare_inputs`` with a diagnostic)."""
+def _scan_for_gate(root: Path, config: Config, before_run: Any = None) -> tuple[Any, Any]:
+    """The scan and its inputs, reporting cache use on stderr (a cache directory tracked by git is
+    refused by ``prepare_inputs`` with a diagnostic). ``before_run`` is called between gathering
+    the inputs and the analysis (check waits there for ``git diff``, which ran meanwhile)."""
     from qualscan.engine.pipeline import prepare_inputs, run
 
     inputs = prepare_inputs(root, config)
+    if before_run is not None:
+        before_run()
     prog, update = _progress()
     try:
         result = run(inputs, config, progress=update)
@@ -472,7 +480,7 @@ def _scan_for_gate(root: Path, config: Config) -> Any:
     if cache is not None:
         print(f"qualscan: cache {cache.hits} hit(s), {cache.misses} miss(es), {cache.rejected} rejected entr(ies) "
               f"in {cache.directory}", file=sys.stderr)
-    return result
+    return result, inputs
 
 
 def _with_diagnostics(result: Any, diags: Sequence[Any]) -> Any:
@@ -492,18 +500,19 @@ def _read_bytes(path: Path, what: str) -> bytes:
 
 
 def _diff_coverage_inputs(
-    root: Path, config: Config, args: argparse.Namespace, changed: Any
+    root: Path, config: Config, args: argparse.Namespace, changed: Any, inputs: Any
 ) -> tuple[Any, dict[str, Any], list[str], list[Any]]:
-    """Coverage by repository path, executable lines of changed Python files, test files, diagnostics."""
+    """Coverage by repository path, executable lines of changed Python files, test files, diagnostics
+    (the scan's inventory and coverage files are reused: its coverage diagnostics are in the result)."""
     import ast
 
     from qualscan import gate
-    from qualscan.discovery import coverage_files, discover, read_file
+    from qualscan.discovery import read_file
     from qualscan.metrics.filefacts import statement_lines
     from qualscan.model import Diagnostic, FileKind
 
-    inventory = discover(root, config)
-    files, diags = coverage_files(root, inventory, config)
+    inventory = inputs.inventory
+    files = list(inputs.coverage)
     # coverage data is usually gitignored, so the walk does not see it: look for the usual names
     seen = {name for name, _ in files}
     for name in (".coverage", "coverage.xml", "lcov.info", "cobertura.xml"):
@@ -525,7 +534,7 @@ def _diff_coverage_inputs(
                 statements[f.path] = frozenset(statement_lines(ast.parse(data)))
             except (SyntaxError, ValueError, RecursionError):
                 statements[f.path] = None  # unparsable: its lines cannot be judged
-    return coverage, statements, [f.path for f in py if f.is_test], [*diags, *cov_diags]
+    return coverage, statements, [f.path for f in py if f.is_test], list(cov_diags)
 
 
 def _gate_text(verdict: dict[str, Any]) -> str:
@@ -603,13 +612,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         baseline = gate.load_baseline(_read_bytes(args.baseline, "baseline"), str(args.baseline)) if args.baseline else None
     except gate.GateError as exc:
         raise UsageError(str(exc)) from None
-    changed = None
-    if args.diff_base:
-        try:
-            changed = changed_lines(root, args.diff_base)
-        except GitError as exc:
-            raise UsageError(str(exc)) from None
-    result = _scan_for_gate(root, config)
+    changed: Any = None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # git diff runs in child processes while this thread walks the tree (issue #8)
+        diff_job = pool.submit(changed_lines, root, args.diff_base) if args.diff_base else None
+
+        def wait_for_diff() -> None:
+            nonlocal changed
+            if diff_job is not None:
+                try:
+                    changed = diff_job.result()
+                except GitError as exc:
+                    raise UsageError(str(exc)) from None
+
+        result, inputs = _scan_for_gate(root, config, wait_for_diff)
     diags: list[Any] = []
     coverage = None
     statements: dict[str, Any] = {}
@@ -618,7 +634,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         s.min_diff_coverage is not None for s in policy.services.values()
     )
     if changed is not None and wants_cov:
-        coverage, statements, tests, cov_diags = _diff_coverage_inputs(root, config, args, changed)
+        coverage, statements, tests, cov_diags = _diff_coverage_inputs(root, config, args, changed, inputs)
         diags += cov_diags
     verdict = gate.evaluate(
         result,
@@ -658,7 +674,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         policies = [gate.resolve_policy(config, name) for name in (None, gate.FREEZE, *config.profiles)]
     except gate.GateError as exc:
         raise UsageError(str(exc)) from None
-    result = _scan_for_gate(root, config)
+    result, _ = _scan_for_gate(root, config)
     doc = gate.make_baseline(result, complexity_floor=gate.complexity_floor(policies))
     _write(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", args.output)
     print(f"qualscan baseline: recorded {len(doc['findings'])} finding(s) in {args.output}", file=sys.stderr)

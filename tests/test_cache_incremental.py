@@ -4,9 +4,9 @@ and stale entries are rejected and rebuilt; a cache directory tracked by git is 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _cache_support import entry_bytes, entry_for, forge, pack_file, read_pack, replace_entry, write_pack
 from _gate_support import commit, gate_json, git, make_repo, run_cli, write
 
 from qualscan.config import Config, parse_config
@@ -37,18 +37,6 @@ def counters(cache: cache_mod.Cache) -> tuple[int, int, int]:
     return cache.hits, cache.misses, cache.rejected
 
 
-def entry_for(cache_dir: Path, rel: str) -> tuple[Path, dict[str, Any]]:
-    """The entry file of ``rel`` and its payload, read through the cache's own API."""
-    reader = cache_mod.Cache(cache_dir, Config())
-    found = []
-    for p in cache_dir.glob("*/*.json"):
-        payload = reader.get(p.stem)
-        if payload is not None and payload["path"] == rel:
-            found.append((p, payload))
-    assert len(found) == 1, found
-    return found[0]
-
-
 def test_one_file_change_reanalyses_only_that_file(tmp_path: Path) -> None:
     config = build_tree(tmp_path)
     cold, cache = scan(tmp_path, config)
@@ -69,20 +57,40 @@ def test_one_file_change_reanalyses_only_that_file(tmp_path: Path) -> None:
 def test_corrupt_or_tampered_entries_are_rejected_and_rebuilt(tmp_path: Path, damage: str) -> None:
     config = build_tree(tmp_path)
     cold, cache = scan(tmp_path, config)
-    target, _ = entry_for(cache.directory, "services/checkout/mod003.py")
-    raw = target.read_bytes()
+    key, _ = entry_for(cache.directory, "services/checkout/mod003.py")
+    raw = entry_bytes(cache.directory, key)
     assert b'"QS101"' in raw
     if damage == "truncated":
-        target.write_bytes(raw[: len(raw) // 2])
+        replace_entry(cache.directory, key, raw[: len(raw) // 2], valid_crc=False)
     elif damage == "payload-edited":  # hide the finding without fixing the checksum
-        target.write_bytes(raw.replace(b'"QS101"', b'"QS999"'))
-    elif damage == "other-key":  # a valid entry of another file copied over this one
-        target.write_bytes(entry_for(cache.directory, "services/checkout/mod004.py")[0].read_bytes())
+        replace_entry(cache.directory, key, raw.replace(b'"QS101"', b'"QS999"'), valid_crc=False)
+    elif damage == "other-key":  # a valid entry of another file put in this one's place
+        other, _ = entry_for(cache.directory, "services/checkout/mod004.py")
+        header, body = read_pack(cache.directory)
+        header["entries"][key] = header["entries"][other]
+        write_pack(cache.directory, header, body)
     else:
-        target.write_text("[1, 2, 3]")
+        replace_entry(cache.directory, key, b"[1, 2, 3]", valid_crc=True)
     again, cache = scan(tmp_path, config)
     assert counters(cache) == (N_FILES - 1, 1, 1)
     assert again == cold
+    rebuilt, cache = scan(tmp_path, config)
+    assert counters(cache) == (N_FILES, 0, 0)
+    assert rebuilt == cold
+
+
+@pytest.mark.parametrize("damage", ["cut", "garbage", "empty", "header-only"])
+def test_a_damaged_pack_file_costs_time_never_findings(tmp_path: Path, damage: str) -> None:
+    config = build_tree(tmp_path)
+    cold, cache = scan(tmp_path, config)
+    pack = pack_file(cache.directory)
+    raw = pack.read_bytes()
+    pack.write_bytes({"cut": raw[: len(raw) * 2 // 3], "garbage": b"\x00\xff" * 1000, "empty": b"",
+                      "header-only": raw.partition(b"\n")[0]}[damage])
+    again, cache = scan(tmp_path, config)
+    assert again == cold
+    hits, misses, _ = counters(cache)
+    assert hits + misses == N_FILES and misses >= 1
     rebuilt, cache = scan(tmp_path, config)
     assert counters(cache) == (N_FILES, 0, 0)
     assert rebuilt == cold
@@ -120,8 +128,7 @@ def test_a_cache_directory_tracked_by_git_is_ignored(tmp_path: Path) -> None:
     assert code == 1
     assert ("services/checkout/app.py", 5, "QS101") in {(f["file"], f["line"], f["rule"]) for f in report["findings"]}
     # a pull request plants a well-formed entry (valid key and checksum) that hides the finding
-    target, payload = entry_for(repo / ".qualscan_cache", "services/checkout/app.py")
-    cache_mod.Cache(repo / ".qualscan_cache", Config()).put(target.stem, {**payload, "hits": []})
+    forge(repo / ".qualscan_cache", "services/checkout/app.py", hits=[])
     code, report, _ = gate_json(str(repo))
     assert code == 0  # an untracked local cache is trusted: this is what the planted entry would do
     git(repo, "add", "-f", ".qualscan_cache")

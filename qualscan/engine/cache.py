@@ -1,40 +1,62 @@
-"""Persistent per-file cache of worker outcomes.
+"""Persistent cache: per-file worker outcomes, a stat index of file contents, and whole-run reports.
 
-Entries are JSON (never pickle: a scanned repository could plant a cache file), one per key under
-``<cache_dir>/<key[:2]>/<key>.json``. The key hashes the file's content, its path and owning-service
-facts, the qualscan version and every setting that changes a per-file outcome (enabled rules, their
-options, metric settings). Each entry stores its own key and a checksum of its payload; an entry
-whose key or checksum does not match, or that does not parse, is ignored and rewritten.
+Nothing here is ever unpickled: a scanned repository could plant a cache (docs/security.md). Three
+stores live in the cache directory (format 3, issue #8 perf):
 
-Entry layout (format 2, issue #8 perf): one JSON header line ``{"check", "format", "key"}`` then the
-payload's JSON bytes; the checksum is the SHA-256 of those bytes, so a read verifies it without
-re-serialising the payload (that re-serialisation was ~35% of a warm Django re-scan's cache time).
+``outcomes-v3.pack``
+    Every per-file outcome in one file: a JSON header line ``{"format", "gen", "entries": {key:
+    [offset, length, crc, gen]}}`` then the entries' JSON bytes back to back. The key hashes the
+    file's content, its path and owning-service facts, the qualscan version and every setting that
+    changes a per-file outcome (enabled rules, their options, metric settings). ``crc`` is the
+    CRC-32 of the key followed by the entry's bytes, so a truncated, edited or misplaced entry is
+    rejected (and re-analysed), never trusted. Only the entries a run reads are decoded; a run
+    that analysed something rewrites the pack by copying the kept entries' bytes (no re-encoding),
+    keeping entries used in the last ``KEEP_GENERATIONS`` writing runs.
+``stat-<root digest>.json``
+    path -> (size, mtime_ns, ctime_ns, inode, SHA-256 of the content): a file whose ``lstat`` still
+    matches is neither read nor hashed. An entry is recorded only when the file's mtime and ctime
+    were at least ``RACY_NS`` older than the clock when it was read (git's "racy clean" rule): a
+    later write then always moves one of them, even on a file system with coarse timestamps.
+``results/<key>.json``
+    The rendered report of a whole run (``qualscan scan``), keyed by everything the run reads: the
+    inventory, the content hash of every file it reads, ``git log``, coverage, the configuration
+    and the qualscan code itself. A re-scan with nothing changed writes the stored bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
-from collections.abc import Mapping
+import time
+import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from qualscan import __version__
-from qualscan import metrics as metrics_layer
 from qualscan.config import Config
-from qualscan.engine.registry import enabled_rules, rule_options
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
+PACK_NAME = "outcomes-v3.pack"
+RESULTS_DIR = "results"
+KEEP_GENERATIONS = 8  # a pack entry unused by this many writing runs is dropped
+MAX_RESULTS = 4  # whole-run reports kept (most recently written)
+RACY_NS = 2_000_000_000  # FAT's 2 s timestamps; covers ext4/APFS/NTFS granularity and small clock skew
 
 
 def settings_digest(config: Config) -> str:
     """Everything besides the file itself that changes a per-file outcome."""
+    from qualscan import metrics as metrics_layer  # lazy: a warm run that reuses its report needs neither
+    from qualscan.engine.registry import enabled_rules, rule_options
+
     rules = [(r.code, sorted((k, repr(v)) for k, v in rule_options(r, config).items())) for r in enabled_rules(config)]
     material = json.dumps(
         {
-            "format": CACHE_FORMAT,
+            "format": 2,  # the per-file key material is unchanged since cache format 2
             "version": __version__,
             "rules": rules,
             "metrics": sorted((k, repr(v)) for k, v in config.metrics.items()),
@@ -51,85 +73,196 @@ def entry_key(settings: str, path: str, content_sha: str, facts: Mapping[str, An
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+_CODE: str | None = None
+
+
+def code_fingerprint() -> str:
+    """Size and mtime of every file of the installed qualscan (package, rules, templates): a report
+    stored by other code -- an edited editable install, a reinstall of the same version -- is not
+    reused. About 100 ``stat`` calls."""
+    global _CODE
+    if _CODE is None:
+        import importlib.util
+
+        import qualscan
+
+        dirs = [Path(qualscan.__file__).parent]
+        for sub in ("qualscan.rules", "qualscan.templates"):
+            with contextlib.suppress(ImportError, ValueError):
+                spec = importlib.util.find_spec(sub)
+                if spec is not None and spec.submodule_search_locations:
+                    dirs += [Path(p) for p in spec.submodule_search_locations]
+        rows = []
+        for base in dict.fromkeys(dirs):
+            for dirpath, dirnames, filenames in os.walk(base):
+                dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+                for name in sorted(filenames):
+                    if name.endswith((".pyc", ".pyo")):
+                        continue
+                    with contextlib.suppress(OSError):
+                        st = os.stat(os.path.join(dirpath, name))
+                        rows.append(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}")
+        _CODE = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return _CODE
+
+
+def _read_nofollow(path: Path) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # a symlinked file: ELOOP
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
 class Cache:
-    def __init__(self, directory: Path, config: Config) -> None:
+    def __init__(self, directory: Path, config: Config, *, root: Path | None = None) -> None:
         self.directory = directory
-        self.settings = settings_digest(config)
+        self.root = root  # scanned root: enables the stat index (None: every file is read and hashed)
+        self._config = config
+        self._settings: str | None = None
         self.hits = 0
         self.misses = 0
         self.rejected = 0
         self.write_errors = 0
-        self._dir_ok: dict[str, bool] = {}  # two-hex subdirectory -> resolves inside the cache (perf)
+        self.stat_hits = 0
+        # pack
+        self._loaded = False
+        self._entries: dict[str, list[int]] = {}
+        self._body = b""
+        self._gen = 0
+        self._used: set[str] = set()
+        self._new: dict[str, bytes] = {}
+        # stat index
+        self._stat: dict[str, list[Any]] | None = None
+        self._stat_dirty = False
+        self._probe: dict[str, tuple[int, os.stat_result]] = {}
+
+    # -- the per-file outcome store ---------------------------------------------------------------
+
+    @property
+    def settings(self) -> str:
+        if self._settings is None:
+            self._settings = settings_digest(self._config)
+        return self._settings
 
     def key(self, path: str, content_sha: str, facts: Mapping[str, Any]) -> str:
         return entry_key(self.settings, path, content_sha, facts)
 
-    def _file(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
-
     def _inside(self, path: Path) -> bool:
-        """Entries are only read and written inside the cache directory (no symbolic link out of it)."""
+        """Read and write only inside the cache directory (no symbolic link out of it)."""
         try:
             return path.resolve().is_relative_to(self.directory.resolve())
         except (OSError, RuntimeError):
             return False
 
-    def _subdir_inside(self, file: Path) -> bool:
-        """``_inside`` for the entry's subdirectory, resolved once per run (perf: resolving every entry
-        path cost ~13% of a warm re-scan); the entry file itself is opened with O_NOFOLLOW."""
-        ok = self._dir_ok.get(file.parent.name)
-        if ok is None:
-            ok = self._dir_ok[file.parent.name] = self._inside(file.parent)
-        return ok
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        raw = _read_nofollow(self.directory / PACK_NAME)
+        if not raw:
+            return
+        head, sep, body = raw.partition(b"\n")
+        try:
+            header = json.loads(head)
+            entries = header["entries"] if header.get("format") == CACHE_FORMAT else {}
+            gen = int(header.get("gen", 0))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            entries, gen = {}, 0
+        if not sep or not isinstance(entries, dict):
+            entries = {}
+        self._entries = entries
+        self._body = body
+        self._gen = gen
 
     def get(self, key: str) -> dict[str, Any] | None:
-        file = self._file(key)
-        if not self._subdir_inside(file):
-            self.rejected += 1
+        self._load()
+        entry = self._entries.get(key)
+        if entry is None:
             self.misses += 1
             return None
+        payload: Any = None
         try:
-            fd = os.open(file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # a symlinked entry: ELOOP
-            with os.fdopen(fd, "rb") as fh:
-                raw = fh.read()
-        except OSError:
-            self.misses += 1
-            return None
-        try:
-            head, _, body = raw.partition(b"\n")
-            entry = json.loads(head)
-            ok = (
-                entry.get("format") == CACHE_FORMAT
-                and entry.get("key") == key
-                and entry.get("check") == hashlib.sha256(body).hexdigest()
-            )
-            payload = json.loads(body) if ok else None
-            ok = ok and isinstance(payload, dict)
-        except (ValueError, KeyError, TypeError, AttributeError):
+            offset, length, crc = int(entry[0]), int(entry[1]), int(entry[2])
+            data = self._body[offset : offset + length] if offset >= 0 and length >= 0 else b""
+            ok = len(data) == length and zlib.crc32(data, zlib.crc32(key.encode())) == crc
+            payload = json.loads(data) if ok else None
+        except (ValueError, TypeError, IndexError):
             ok = False
-            payload = None
-        if not ok:
+        if not ok or not isinstance(payload, dict):
             self.rejected += 1
             self.misses += 1
             return None
         self.hits += 1
-        return payload  # type: ignore[no-any-return]
+        self._used.add(key)
+        return payload
 
     def put(self, key: str, payload: dict[str, Any]) -> None:
-        file = self._file(key)
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        head = json.dumps({"check": hashlib.sha256(body).hexdigest(), "format": CACHE_FORMAT, "key": key}).encode()
+        self._new[key] = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+    def flush(self) -> None:
+        """Write what this run added: the pack (when an outcome was analysed) and the stat index."""
+        if self._new:
+            self._write_pack()
+        if self._stat_dirty:
+            self._write_stat()
+
+    def _write_pack(self) -> None:
+        self._load()
+        gen = self._gen + 1
+        chunks: list[bytes] = []
+        entries: dict[str, list[int]] = {}
+        offset = 0
+
+        def add(key: str, data: bytes, used_gen: int) -> None:
+            nonlocal offset
+            chunks.append(data)
+            entries[key] = [offset, len(data), zlib.crc32(data, zlib.crc32(key.encode())), used_gen]
+            offset += len(data)
+
+        for key in sorted(self._entries):
+            if key in self._new:
+                continue
+            entry = self._entries[key]
+            try:
+                last = gen if key in self._used else int(entry[3])
+                if last <= gen - KEEP_GENERATIONS:
+                    continue
+                start, length, crc = int(entry[0]), int(entry[1]), int(entry[2])
+                data = self._body[start : start + length]
+                if len(data) != length or zlib.crc32(data, zlib.crc32(key.encode())) != crc:
+                    continue
+            except (ValueError, TypeError, IndexError):
+                continue
+            add(key, data, last)
+        for key in sorted(self._new):
+            add(key, self._new[key], gen)
+        header = json.dumps({"format": CACHE_FORMAT, "gen": gen, "entries": entries}, separators=(",", ":")).encode()
+        if self._atomic_write(self.directory / PACK_NAME, [header, b"\n", *chunks]):
+            self._entries, self._body, self._gen = entries, b"".join(chunks), gen
+            self._new.clear()
+
+    def _atomic_write(self, target: Path, parts: list[bytes]) -> bool:
         try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            if not self._inside(file.parent):
+            self.ensure_gitignore()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not self._inside(target.parent):
                 self.write_errors += 1
-                return
-            fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(head + b"\n" + body)
-            os.replace(tmp, file)
+                return False
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.writelines(parts)
+                os.replace(tmp, target)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            return True
         except OSError:
             self.write_errors += 1
+            return False
 
     def ensure_gitignore(self) -> None:
         """Keep the cache out of version control, like pytest's and ruff's caches."""
@@ -140,3 +273,112 @@ class Cache:
                 gi.write_text("# created by qualscan\n*\n", encoding="utf-8")
         except OSError:
             self.write_errors += 1
+
+    # -- the stat index ---------------------------------------------------------------------------
+
+    def _stat_file(self) -> Path:
+        digest = hashlib.sha256(str(self.root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        return self.directory / f"stat-{digest}.json"
+
+    def _load_stat(self) -> dict[str, list[Any]]:
+        if self._stat is None:
+            self._stat = {}
+            raw = _read_nofollow(self._stat_file()) if self.root is not None else None
+            if raw:
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    data = json.loads(raw)
+                    if data.get("format") == CACHE_FORMAT and isinstance(data.get("files"), dict):
+                        self._stat = data["files"]
+        return self._stat
+
+    def known_sha(self, rel: str, max_size: int) -> str | None:
+        """The SHA-256 of ``rel``'s content when its ``lstat`` matches the index, else None (then
+        read the file and call ``note_read``)."""
+        if self.root is None:
+            return None
+        now = time.time_ns()
+        try:
+            st = os.lstat(self.root / rel)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
+            return None  # read_file reports it
+        self._probe[rel] = (now, st)
+        row = self._load_stat().get(rel)
+        if (
+            isinstance(row, list)
+            and len(row) == 5
+            and row[:4] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            and isinstance(row[4], str)
+        ):
+            self.stat_hits += 1
+            return row[4]
+        return None
+
+    def note_read(self, rel: str, data: bytes, sha: str) -> None:
+        """Record the content hash of a file just read, if its timestamps make the record safe."""
+        probe = self._probe.pop(rel, None)
+        if probe is None:
+            return
+        now, st = probe
+        if len(data) != st.st_size or st.st_mtime_ns >= now - RACY_NS or st.st_ctime_ns >= now - RACY_NS:
+            return  # racy (changed within the timestamp granularity of the read), or changed meanwhile
+        index = self._load_stat()
+        row = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, sha]
+        if index.get(rel) != row:
+            index[rel] = row
+            self._stat_dirty = True
+
+    def _write_stat(self) -> None:
+        body = json.dumps({"format": CACHE_FORMAT, "files": self._stat}, separators=(",", ":"), sort_keys=True)
+        if self._atomic_write(self._stat_file(), [body.encode()]):
+            self._stat_dirty = False
+
+    def file_sha(self, rel: str, read: Callable[[str], Any], max_size: int) -> tuple[str | None, Any]:
+        """(content hash, bytes read or None) of ``rel``: from the stat index, else read and hashed.
+        A read that fails returns (None, the Diagnostic)."""
+        sha = self.known_sha(rel, max_size)
+        if sha is not None:
+            return sha, None
+        data = read(rel)
+        if not isinstance(data, bytes):
+            return None, data
+        sha = hashlib.sha256(data).hexdigest()
+        self.note_read(rel, data, sha)
+        return sha, data
+
+    # -- whole-run reports ------------------------------------------------------------------------
+
+    def get_result(self, key: str) -> bytes | None:
+        results = self.directory / RESULTS_DIR
+        if not self._inside(results):
+            return None
+        raw = _read_nofollow(results / f"{key}.json")
+        if raw is None:
+            return None
+        head, _, body = raw.partition(b"\n")
+        try:
+            header = json.loads(head)
+            ok = (
+                header.get("format") == CACHE_FORMAT
+                and header.get("key") == key
+                and header.get("check") == hashlib.sha256(body).hexdigest()
+            )
+        except (ValueError, TypeError, AttributeError):
+            ok = False
+        if not ok:
+            self.rejected += 1
+            return None
+        return body
+
+    def put_result(self, key: str, data: bytes) -> None:
+        header = json.dumps({"check": hashlib.sha256(data).hexdigest(), "format": CACHE_FORMAT, "key": key}).encode()
+        results = self.directory / RESULTS_DIR
+        if not self._atomic_write(results / f"{key}.json", [header, b"\n", data]):
+            return
+        try:  # keep the most recent few
+            stored = sorted(results.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for old in stored[MAX_RESULTS:]:
+                old.unlink()
+        except OSError:
+            pass

@@ -9,17 +9,17 @@ of relative path -> bytes with no disk, git or cache (rule examples and tests us
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qualscan import __version__, scoring
-from qualscan import graph as graph_layer
-from qualscan import metrics as metrics_layer
+from qualscan import __version__
 from qualscan.config import Config
 from qualscan.discovery import (
     Inventory,
@@ -30,12 +30,11 @@ from qualscan.discovery import (
     read_file,
     run_git,
 )
-from qualscan.engine.cache import Cache
+from qualscan.engine.cache import CACHE_FORMAT, Cache, code_fingerprint
 from qualscan.engine.fingerprint import fingerprint
 from qualscan.engine.registry import enabled_rules, rule_options, rule_severity, validate_rule_options
 from qualscan.engine.rule import ProjectContext, ProjectRule, PythonRule, Rule
 from qualscan.engine.suppress import Suppressions, parse_suppressions
-from qualscan.engine.worker import FileTask, _internal, hit_to_json, init_worker, run_task
 from qualscan.model import (
     Diagnostic,
     Edge,
@@ -48,6 +47,12 @@ from qualscan.model import (
     Severity,
     SourceFile,
 )
+
+if TYPE_CHECKING:
+    from qualscan.engine.worker import FileTask
+
+# The analysis layers (graph: networkx; metrics; the worker and its parsers) are imported when a run
+# needs them: a warm re-scan that reuses its stored report never does (issue #8).
 
 # Non-Python files the graph layer reads (other-language sources only up to this size)
 GRAPH_KINDS = {
@@ -87,6 +92,8 @@ class ScanInputs:
     # sharding (engine/shard.py): when set, only the Python files it accepts go through the per-file
     # pass; everything else (manifests, graph, project phase) still sees the whole inventory
     python_filter: Callable[[SourceFile], bool] | None = None
+    # content hash by path, known without reading the file (the cache's stat index; issue #8)
+    shas: dict[str, str] = field(default_factory=dict)
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -103,17 +110,66 @@ def scan_path_detailed(
     return run_detailed(prepare_inputs(root, config, use_cache=use_cache), config, progress=progress)
 
 
-def prepare_inputs(root: Path, config: Config, *, use_cache: bool | None = None, history: bool = True) -> ScanInputs:
-    """Everything a run needs from the disk under ``root`` (split out for engine/shard.py, which
-    swaps the cache for a recording/precomputed one; ``history=False`` skips ``git log``)."""
-    root = root.resolve()
+def scan_path_report(
+    root: Path,
+    config: Config,
+    render: Callable[[ScanResult], str],
+    render_id: str | None,
+    *,
+    progress: Progress | None = None,
+) -> str:
+    """``render(scan_path(root, config))``, reusing the report a previous run stored in the cache
+    when every input of the run is unchanged (issue #8).
+
+    ``render_id`` names the rendering (format and options; None: do not store it). The run key
+    covers the inventory, the content hash of every file the run reads (the stat index spares
+    reading unchanged files), ``git log``, coverage data, the configuration and the qualscan code;
+    a stored report under that key is, byte for byte, what the run would render. On a miss the
+    run goes on with the inputs already gathered, and its report is stored."""
+    inputs = prepare_inputs(root, config, validate=False)
+    cache = inputs.cache
+    key = run_key(inputs, config, render_id) if cache is not None and render_id is not None else None
+    if cache is not None and key is not None:
+        stored = cache.get_result(key)
+        if stored is not None:
+            with contextlib.suppress(UnicodeDecodeError):
+                text = stored.decode("utf-8")
+                cache.flush()  # the stat index may have learnt files that just left the racy window
+                return text
+    # the checks the reused report had passed (same configuration and code) run now
     validate_rule_options(config)
-    inventory = discover(root, config)
+    result = run(inputs, config, progress=progress)
+    text = render(result)
+    if cache is not None and key is not None:
+        cache.put_result(key, text.encode("utf-8"))
+    return text
+
+
+def _git_history(root: Path, config: Config) -> tuple[str | None, str | None]:
+    from qualscan import metrics as metrics_layer
+
+    return git_log(root, metrics_layer.GIT_LOG_ARGS, int(config.metric("churn_days", 365)))
+
+
+def prepare_inputs(
+    root: Path, config: Config, *, use_cache: bool | None = None, history: bool = True, validate: bool = True
+) -> ScanInputs:
+    """Everything a run needs from the disk under ``root`` (split out for engine/shard.py, which
+    swaps the cache for a recording/precomputed one; ``history=False`` skips ``git log``).
+    ``validate=False`` leaves the rule options unchecked (``scan_path_report`` checks them unless
+    it reuses a stored report)."""
+    root = root.resolve()
+    if validate:
+        validate_rule_options(config)
     diags: list[Diagnostic] = []
     git_text: str | None = None
     git_problem: str | None = None
-    if history:
-        git_text, git_problem = git_log(root, metrics_layer.GIT_LOG_ARGS, int(config.metric("churn_days", 365)))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # git runs in child processes: let it work while this thread walks the tree
+        history_job = pool.submit(_git_history, root, config) if history else None
+        inventory = discover(root, config)
+        if history_job is not None:
+            git_text, git_problem = history_job.result()
     coverage, cov_diags = coverage_files(root, inventory, config)
     diags.extend(cov_diags)
     cache = None
@@ -127,8 +183,7 @@ def prepare_inputs(root: Path, config: Config, *, use_cache: bool | None = None,
                                         "cache directory is tracked by git (a committed cache could replay planted "
                                         "results and hide findings); cache not used"))
             else:
-                cache = Cache(cache_dir, config)
-                cache.ensure_gitignore()
+                cache = Cache(cache_dir, config, root=root)  # its directory is created on the first write
         else:  # a symbolic link in the scanned tree must not redirect our writes out of the root
             diags.append(Diagnostic(config.cache_dir, 0, Level.WARNING,
                                     "cache directory resolves outside the scanned root (symbolic link?); cache disabled"))
@@ -142,6 +197,59 @@ def prepare_inputs(root: Path, config: Config, *, use_cache: bool | None = None,
         cache=cache,
         extra_diagnostics=diags,
     )
+
+
+def _read_set(inputs: ScanInputs) -> list[SourceFile]:
+    """The files a run reads (Python files through the per-file pass, the graph layer's inputs)."""
+    out = []
+    for f in inputs.inventory.files:
+        if f.kind is FileKind.PYTHON:
+            if inputs.python_filter is None or inputs.python_filter(f):
+                out.append(f)
+        elif f.kind in GRAPH_KINDS and not (f.kind is FileKind.OTHER_SOURCE and f.size > OTHER_SOURCE_MAX):
+            out.append(f)
+    return out
+
+
+def run_key(inputs: ScanInputs, config: Config, render_id: str) -> str | None:
+    """The key of a whole run's report: a digest of everything the run reads and is. Fills
+    ``inputs.shas`` (and serves the bytes it had to read to the run through ``inputs.read``)."""
+    cache = inputs.cache
+    if cache is None:
+        return None
+    read_before = inputs.read
+    kept: dict[str, bytes] = {}
+    files = []
+    for f in _read_set(inputs):
+        sha, data = cache.file_sha(f.path, read_before, config.max_file_size)
+        if sha is not None:
+            inputs.shas[f.path] = sha
+            if data is not None:
+                kept[f.path] = data
+        files.append([f.path, sha if sha is not None else repr(data)])
+
+    def read(rel: str) -> bytes | Diagnostic:
+        data = kept.pop(rel, None)
+        return data if data is not None else read_before(rel)
+
+    inputs.read = read
+    inv = inputs.inventory
+    material = {
+        "format": CACHE_FORMAT,
+        "version": __version__,
+        "code": code_fingerprint(),
+        "render": render_id,
+        "config": repr(replace(config, jobs=0, use_cache=True)),
+        "root": inputs.root_name,
+        "inventory": repr((inv.files, inv.services, inv.libraries, inv.diagnostics)),
+        "read": files,
+        "git": [hashlib.sha256(inputs.git_text.encode("utf-8", "surrogatepass")).hexdigest()
+                if inputs.git_text is not None else None, inputs.git_problem],
+        "coverage": [[name, hashlib.sha256(data).hexdigest()] for name, data in inputs.coverage],
+        "diagnostics": repr(inputs.extra_diagnostics),
+        "filter": inputs.python_filter is not None,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _tracked_cache(root: Path, cache_dir: Path) -> str | None:
@@ -267,17 +375,10 @@ def run_detailed(inputs: ScanInputs, config: Config, *, progress: Progress | Non
     svc_facts = service_facts(inv.services, journeys, config)
 
     # -- per-file pass over Python files
+    from qualscan.engine.worker import _internal, hit_to_json
+
     py_files = [f for f in inv.files if f.kind is FileKind.PYTHON and (inputs.python_filter is None or inputs.python_filter(f))]
-    tasks: list[FileTask] = []
-    for f in py_files:
-        data = inputs.read(f.path)
-        if isinstance(data, Diagnostic):
-            diagnostics.append(data)
-            continue
-        tasks.append(
-            FileTask(f.path, data, service=f.service, is_test=f.is_test, service_info=svc_facts.get(f.service or "", {}))
-        )
-    outcomes = _run_tasks(tasks, config, python_rules, inputs.cache, progress)
+    outcomes = _per_file_pass(inputs, py_files, svc_facts, config, python_rules, diagnostics, progress)
     for out in outcomes:
         diagnostics.extend(_diag_from_json(d) for d in out["diagnostics"])
 
@@ -295,6 +396,10 @@ def run_detailed(inputs: ScanInputs, config: Config, *, progress: Progress | Non
     python_facts = {o["path"]: o["graph"] for o in outcomes if o.get("graph") is not None}
 
     # -- graph
+    from qualscan import graph as graph_layer
+    from qualscan import metrics as metrics_layer
+    from qualscan import scoring
+
     model_graph = None
     services: tuple[Service, ...] = inv.services
     edges: tuple[Edge, ...] = ()
@@ -421,23 +526,67 @@ def _diag_from_json(d: Mapping[str, Any]) -> Diagnostic:
     return Diagnostic(d["file"], int(d["line"]), Level(d["level"]), d["message"])
 
 
-def _run_tasks(
-    tasks: list[FileTask],
+def _per_file_pass(
+    inputs: ScanInputs,
+    py_files: Sequence[SourceFile],
+    svc_facts: Mapping[str, Mapping[str, Any]],
     config: Config,
     python_rules: Sequence[type[PythonRule]],
+    diagnostics: list[Diagnostic],
+    progress: Progress | None,
+) -> list[dict[str, Any]]:
+    """Every Python file's outcome: from the cache (a file whose content hash the stat index knows
+    is not even read), else analysed (in a process pool when there are enough of them)."""
+    from qualscan.engine.worker import FileTask
+
+    cache = inputs.cache
+    results: dict[str, dict[str, Any]] = {}
+    pending: list[tuple[FileTask, str | None]] = []
+    for f in py_files:
+        facts = {"service": f.service, "test": f.is_test, "info": dict(svc_facts.get(f.service or "", {}))}
+        key = None
+        sha = inputs.shas.get(f.path)
+        if cache is not None and sha is None:
+            sha = cache.known_sha(f.path, config.max_file_size)
+        if cache is not None and sha is not None:
+            key = cache.key(f.path, sha, facts)
+            cached = cache.get(key)
+            if cached is not None and cached.get("path") == f.path:
+                results[f.path] = cached
+                continue
+        data = inputs.read(f.path)
+        if isinstance(data, Diagnostic):
+            diagnostics.append(data)
+            continue
+        task = FileTask(f.path, data, service=f.service, is_test=f.is_test, service_info=svc_facts.get(f.service or "", {}))
+        if cache is not None:
+            actual = task.sha
+            cache.note_read(f.path, data, actual)
+            if actual != sha:  # not known before (or changed since the stat): look it up now
+                key = cache.key(f.path, actual, facts)
+                cached = cache.get(key)
+                if cached is not None and cached.get("path") == f.path:
+                    results[f.path] = cached
+                    continue
+        pending.append((task, key))
+    outcomes = _run_tasks(pending, results, len(results) + len(pending), config, cache, progress)
+    for c in (cache, getattr(cache, "inner", None)):  # engine/shard.py's RecordingCache wraps the disk cache
+        if isinstance(c, Cache):
+            c.flush()
+    return outcomes
+
+
+def _run_tasks(
+    pending: list[tuple[FileTask, str | None]],
+    results: dict[str, dict[str, Any]],
+    total: int,
+    config: Config,
     cache: Cache | None,
     progress: Progress | None,
 ) -> list[dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
-    pending: list[tuple[FileTask, str | None]] = []
-    for t in tasks:
-        key = cache.key(t.path, t.sha, {"service": t.service, "test": t.is_test, "info": dict(t.service_info)}) if cache else None
-        cached = cache.get(key) if cache and key else None
-        if cached is not None and cached.get("path") == t.path:
-            results[t.path] = cached
-        else:
-            pending.append((t, key))
-    total = len(tasks)
+    """Analyse ``pending`` (no process pool for a few files: a warm run starts none), add to ``results``."""
+    from qualscan.engine.worker import init_worker, run_task
+
     done = len(results)
     if progress:
         progress(done, total)
@@ -456,7 +605,7 @@ def _run_tasks(
                 done += 1
                 if progress:
                     progress(done, total)
-    else:
+    elif pending:
         init_worker(config)
         for task, key in pending:
             out = run_task(task)

@@ -1,0 +1,60 @@
+"""Reading and damaging the on-disk cache (engine/cache.py, format 3) the way a disk fault or an
+attacker would: byte edits of the pack file, not calls into the cache's internals."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+from typing import Any
+
+from qualscan.config import Config
+from qualscan.engine import cache as cache_mod
+
+
+def pack_file(cache_dir: Path) -> Path:
+    return cache_dir / cache_mod.PACK_NAME
+
+
+def read_pack(cache_dir: Path) -> tuple[dict[str, Any], bytes]:
+    head, _, body = pack_file(cache_dir).read_bytes().partition(b"\n")
+    return json.loads(head), body
+
+
+def write_pack(cache_dir: Path, header: dict[str, Any], body: bytes) -> None:
+    pack_file(cache_dir).write_bytes(json.dumps(header).encode() + b"\n" + body)
+
+
+def entry_for(cache_dir: Path, rel: str) -> tuple[str, dict[str, Any]]:
+    """The key of ``rel``'s single entry and its payload, read through the cache's own API."""
+    header, _ = read_pack(cache_dir)
+    reader = cache_mod.Cache(cache_dir, Config())
+    found = []
+    for key in header["entries"]:
+        payload = reader.get(key)
+        if payload is not None and payload["path"] == rel:
+            found.append((key, payload))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def entry_bytes(cache_dir: Path, key: str) -> bytes:
+    header, body = read_pack(cache_dir)
+    offset, length = header["entries"][key][:2]
+    return body[offset : offset + length]
+
+
+def replace_entry(cache_dir: Path, key: str, data: bytes, *, valid_crc: bool) -> None:
+    """Put ``data`` in place of ``key``'s entry (appended to the body); with ``valid_crc`` its
+    checksum is recomputed as anyone can (a forgery), else the old one is kept (an edit)."""
+    header, body = read_pack(cache_dir)
+    entry = header["entries"][key]
+    crc = zlib.crc32(data, zlib.crc32(key.encode())) if valid_crc else entry[2]
+    header["entries"][key] = [len(body), len(data), crc, entry[3]]
+    write_pack(cache_dir, header, body + data)
+
+
+def forge(cache_dir: Path, rel: str, **changes: Any) -> None:
+    """Rewrite ``rel``'s cached outcome with ``changes`` and a valid checksum."""
+    key, payload = entry_for(cache_dir, rel)
+    replace_entry(cache_dir, key, json.dumps({**payload, **changes}).encode(), valid_crc=True)
