@@ -15,7 +15,7 @@ from radon.raw import analyze
 
 from qualscan.config import Config
 from qualscan.metrics import analyze_file
-from qualscan.metrics.complexity import cognitive, maintainability_index, nesting_depth
+from qualscan.metrics.complexity import maintainability_index
 from qualscan.metrics.raw import raw_and_tokens
 
 
@@ -134,9 +134,12 @@ def test_method_self_not_counted_and_abstract_class() -> None:
 
 
 def test_nesting_depth_ignores_nested_functions() -> None:
-    tree = ast.parse("def f():\n    if a:\n        def g():\n            if b:\n                if c:\n                    pass\n")
-    assert nesting_depth(tree.body[0]) == 1
-    assert cognitive(tree.body[0]) == 1 + (1 + 2) + (1 + 3)  # if; nested def +1 nesting: if at 2, if at 3
+    src = "def f():\n    if a:\n        def g():\n            if b:\n                if c:\n                    pass\n"
+    f = _fn(src, "f")
+    assert f["nesting"] == 1
+    assert f["cognitive"] == 1 + (1 + 2) + (1 + 3)  # if; nested def +1 nesting: if at 2, if at 3
+    g = _fn(src, "f.<locals>.g")
+    assert (g["nesting"], g["cognitive"]) == (2, 1 + (1 + 1))
 
 
 def test_maintainability_index_by_hand() -> None:

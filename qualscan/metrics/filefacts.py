@@ -6,9 +6,7 @@ import ast
 import tokenize
 from typing import Any
 
-from radon.visitors import ComplexityVisitor
-
-from qualscan.metrics.complexity import functions_and_classes, halstead, maintainability_index
+from qualscan.metrics.complexity import maintainability_index, measure
 from qualscan.metrics.raw import raw_and_tokens
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -105,16 +103,14 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 
 def analyze_file_facts(path: str, text: str, tree: ast.Module, *, want_tokens: bool = True) -> dict[str, Any]:
-    visitor = ComplexityVisitor.from_ast(tree)
-    functions, classes = functions_and_classes(tree, visitor)
-    hal = halstead(tree)
+    functions, classes, total_cc, hal = measure(tree)
     facts: dict[str, Any] = {
         "version": FACTS_VERSION,
         "path": path,
         "functions": functions,
         "classes": classes,
         "halstead": hal,
-        "cyclomatic_total": visitor.total_complexity,
+        "cyclomatic_total": total_cc,
         "imports": imports_of(tree),
         "statements": statement_lines(tree),
     }
@@ -128,7 +124,7 @@ def analyze_file_facts(path: str, text: str, tree: ast.Module, *, want_tokens: b
         facts["token_lines"] = []
         return facts
     facts["raw"] = raw
-    facts["mi"] = round(maintainability_index(hal["volume"], visitor.total_complexity, raw), 4)
+    facts["mi"] = round(maintainability_index(hal["volume"], total_cc, raw), 4)
     facts["tokens"] = tokens if want_tokens else ""
     facts["token_lines"] = runs if want_tokens else []
     return facts
