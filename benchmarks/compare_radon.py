@@ -9,7 +9,9 @@
    every file, then ``analyze_project`` (import graph, clones, matrix) -- in one process, and with
    a pool of ``--jobs`` worker processes (default: one per core), as the pipeline runs it;
 4. prints the time ratios and the agreement: per-function cyclomatic complexity equal to radon's
-   (matched by file and line) and per-file MI within 0.1 of radon's.
+   (matched by file and line), per-file Halstead volume equal to ``radon hal -j``'s, per-file
+   cyclomatic total equal to radon's ``ComplexityVisitor.total_complexity`` (radon's API on the
+   file's text: the CLI does not print it) and per-file MI within 0.1 of radon's.
 
 The per-file facts of the worker processes are the same dicts the pipeline sends back.
 """
@@ -140,6 +142,22 @@ def radon_functions(cc: dict[str, Any]) -> dict[tuple[str, int], int]:
     return out
 
 
+def radon_totals(root: Path, facts: dict[str, dict[str, Any]]) -> tuple[int, list[tuple[str, int, int]]]:
+    """Files whose ``cyclomatic_total`` equals radon's ``ComplexityVisitor.from_code(text).total_complexity``."""
+    from radon.visitors import ComplexityVisitor
+
+    same = 0
+    diffs = []
+    for rel, f in sorted(facts.items()):
+        text, _ = decode(rel, (root / rel).read_bytes())
+        theirs = ComplexityVisitor.from_code(text).total_complexity
+        if f["cyclomatic_total"] == theirs:
+            same += 1
+        else:
+            diffs.append((rel, theirs, f["cyclomatic_total"]))
+    return same, diffs
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -153,6 +171,8 @@ def main() -> int:
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     t_cc, c_cc, cc = timed(["radon", "cc", "-s", "-j", "."], root)
     print(f"radon cc -s -j            wall {t_cc:7.2f} s   cpu {c_cc:7.2f} s")
+    t_hal, c_hal, hal = timed(["radon", "hal", "-j", "."], root)
+    print(f"radon hal -j              wall {t_hal:7.2f} s   cpu {c_hal:7.2f} s")
     mi: dict[str, Any] = {}
     if not args.skip_radon_mi:
         t_mi, c_mi, mi = timed(["radon", "mi", "-j", "."], root)
@@ -184,6 +204,24 @@ def main() -> int:
     print(f"cyclomatic equal to radon: {same}/{len(theirs)} functions = {100 * same / max(1, len(theirs)):.2f} %")
     diffs = [(k, v, ours.get(k)) for k, v in sorted(theirs.items()) if ours.get(k) != v]
     for d in diffs[:5]:
+        print("   differs:", d)
+    same_vol = total_hal = 0
+    vol_diffs = []
+    for path, v in hal.items():
+        if "total" not in v:
+            continue
+        total_hal += 1
+        f = facts.get(path.replace(os.sep, "/"))
+        if f is not None and f["halstead"]["volume"] == v["total"]["volume"]:
+            same_vol += 1
+        else:
+            vol_diffs.append((path, v["total"]["volume"], None if f is None else f["halstead"]["volume"]))
+    print(f"Halstead volume equal to radon hal: {same_vol}/{total_hal} files")
+    for d in vol_diffs[:5]:
+        print("   differs:", d)
+    same_total, total_diffs = radon_totals(root, facts)
+    print(f"cyclomatic total equal to radon's total_complexity: {same_total}/{len(facts)} files")
+    for d in total_diffs[:5]:
         print("   differs:", d)
     if mi:
         ok = total = 0
