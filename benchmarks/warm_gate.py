@@ -9,7 +9,8 @@
   entry misses), then ``qualscan check DIR --diff-base HEAD --cache-dir C -f json -o gate.json``
   (target < 1.5 s).
 
-Django is copied to a temporary directory and committed to a fresh git repository (the sdist is not
+The code measured is a ``git archive`` snapshot of ``--new`` (default HEAD). Django is copied to a
+temporary directory and committed to a fresh git repository (the sdist is not
 a repository). ``--ref`` also runs the code of that git revision (``git archive`` snapshot, its own
 cache directory) in the same rounds, so both see the same machine load. CPU = user + sys of the
 qualscan process and its children (git, pool workers). ``--verify`` also checks that the warm and
@@ -71,6 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ref", help="also run the code of this git revision (e.g. the commit before the change)")
+    ap.add_argument("--new", default="HEAD", help="the revision measured as new (default HEAD; 'worktree': the checkout as is)")
     ap.add_argument("--django", type=Path, default=DJANGO)
     ap.add_argument("--verify", action="store_true", help="compare with --no-cache reports (slow)")
     args = ap.parse_args()
@@ -82,7 +84,9 @@ def main() -> None:
         for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "django"]):
             subprocess.run(["git", *cmd], cwd=repo, env=env_git, check=True, capture_output=True)
         time.sleep(2.5)  # past the stat index's racy window, as a checkout a few seconds old is
-        variants = {"new": {**os.environ, "PYTHONPATH": str(REPO)}}
+        # snapshots: edits made to the checkout while the benchmark runs do not change what it measures
+        new_src = REPO if args.new == "worktree" else snapshot(args.new, work / "new")
+        variants = {"new": {**os.environ, "PYTHONPATH": str(new_src)}}
         if args.ref:
             variants[f"old ({args.ref})"] = {**os.environ, "PYTHONPATH": str(snapshot(args.ref, work / "old"))}
         py = [sys.executable, "-m", "qualscan"]

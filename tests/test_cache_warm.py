@@ -150,6 +150,13 @@ def test_a_warm_report_is_the_cold_report_whatever_changed(tmp_path: Path) -> No
     assert len(stored_reports(repo)) <= cache_mod.MAX_RESULTS
 
 
+def test_the_pipeline_runs_the_git_log_the_metrics_layer_parses() -> None:
+    from qualscan import metrics
+    from qualscan.engine import pipeline
+
+    assert list(pipeline.GIT_LOG_ARGS) == list(metrics.GIT_LOG_ARGS)
+
+
 def test_a_bad_rule_option_fails_even_after_a_stored_report(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     cli_json(repo, tmp_path / "a.json")

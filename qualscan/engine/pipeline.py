@@ -145,10 +145,13 @@ def scan_path_report(
     return text
 
 
-def _git_history(root: Path, config: Config) -> tuple[str | None, str | None]:
-    from qualscan import metrics as metrics_layer
+# ``metrics.GIT_LOG_ARGS``, repeated here so that a warm run that reuses its report need not import
+# the metrics layer (networkx); tests/test_cache_warm.py checks that the two are equal
+GIT_LOG_ARGS = ("--numstat", "--no-renames", "--no-merges", "--format=%x1e%H%x1f%at%x1f%aN%x1f%aE")
 
-    return git_log(root, metrics_layer.GIT_LOG_ARGS, int(config.metric("churn_days", 365)))
+
+def _git_history(root: Path, config: Config) -> tuple[str | None, str | None]:
+    return git_log(root, GIT_LOG_ARGS, int(config.metric("churn_days", 365)))
 
 
 def prepare_inputs(
