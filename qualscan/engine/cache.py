@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 import tempfile
 import time
 import zlib
@@ -76,10 +77,14 @@ def entry_key(settings: str, path: str, content_sha: str, facts: Mapping[str, An
 _CODE: str | None = None
 
 
+DEPENDENCIES = ("libcst", "radon", "networkx", "coverage", "jinja2", "yaml", "pathspec", "rich", "markupsafe")
+
+
 def code_fingerprint() -> str:
-    """Size and mtime of every file of the installed qualscan (package, rules, templates): a report
-    stored by other code -- an edited editable install, a reinstall of the same version -- is not
-    reused. About 100 ``stat`` calls."""
+    """Size and mtime of every file of the installed qualscan (package, rules, templates), the
+    Python version and the libraries' entry files: a report stored by other code -- an edited
+    editable install, a reinstall of the same version, an upgraded library -- is not reused.
+    About 100 ``stat`` calls."""
     global _CODE
     if _CODE is None:
         import importlib.util
@@ -102,6 +107,13 @@ def code_fingerprint() -> str:
                     with contextlib.suppress(OSError):
                         st = os.stat(os.path.join(dirpath, name))
                         rows.append(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}")
+        rows.append(sys.version)
+        for dep in DEPENDENCIES:  # an upgraded library rewrites its files: found without importing it
+            with contextlib.suppress(ImportError, ValueError, OSError):
+                spec = importlib.util.find_spec(dep)
+                if spec is not None and spec.origin:
+                    st = os.stat(spec.origin)
+                    rows.append(f"{dep}:{spec.origin}:{st.st_size}:{st.st_mtime_ns}")
         _CODE = hashlib.sha256("\n".join(rows).encode()).hexdigest()
     return _CODE
 
