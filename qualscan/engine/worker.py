@@ -77,17 +77,9 @@ MAX_LIBCST_DEPTH = 300
 
 
 def ast_depth(tree: ast.AST, limit: int) -> int:
-    """Depth of the deepest node, iteratively; stops early once ``limit`` is exceeded."""
-    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
-    deepest = 0
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest = depth
-            if depth > limit:
-                return depth
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest
+    """Depth of the deepest node (as counted by ``ast.iter_child_nodes``), iteratively; stops
+    early, returning ``limit + 1``, once ``limit`` is exceeded."""
+    return pyparser.tree_depth(tree, limit)
 
 
 def analyze_python(task: FileTask, config: Config, rules: Sequence[type[PythonRule]] | None = None) -> dict[str, Any]:
