@@ -69,8 +69,11 @@ def settings_digest(config: Config) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # = json.dumps(sort_keys=True, default=str), built once
+
+
 def entry_key(settings: str, path: str, content_sha: str, facts: Mapping[str, Any]) -> str:
-    material = json.dumps([settings, path, content_sha, facts], sort_keys=True, default=str)
+    material = _KEY_ENCODER.encode([settings, path, content_sha, facts])
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -141,7 +144,7 @@ class Cache:
         # pack
         self._loaded = False
         self._entries: dict[str, list[int]] = {}
-        self._body = b""
+        self._body: bytes | memoryview = b""
         self._gen = 0
         self._used: set[str] = set()
         self._new: dict[str, bytes] = {}
@@ -149,6 +152,7 @@ class Cache:
         self._stat: dict[str, list[Any]] | None = None
         self._stat_dirty = False
         self._probe: dict[str, tuple[int, os.stat_result]] = {}
+        self._root_prefix: str | None = None
 
     # -- the per-file outcome store ---------------------------------------------------------------
 
@@ -175,17 +179,17 @@ class Cache:
         raw = _read_nofollow(self.directory / PACK_NAME)
         if not raw:
             return
-        head, sep, body = raw.partition(b"\n")
+        end = raw.find(b"\n")
         try:
-            header = json.loads(head)
+            header = json.loads(raw[:end]) if end >= 0 else {}
             entries = header["entries"] if header.get("format") == CACHE_FORMAT else {}
             gen = int(header.get("gen", 0))
         except (ValueError, KeyError, TypeError, AttributeError):
             entries, gen = {}, 0
-        if not sep or not isinstance(entries, dict):
+        if end < 0 or not isinstance(entries, dict):
             entries = {}
         self._entries = entries
-        self._body = body
+        self._body = memoryview(raw)[end + 1 :]  # no copy of the (tens of MB) body
         self._gen = gen
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -199,7 +203,7 @@ class Cache:
             offset, length, crc = int(entry[0]), int(entry[1]), int(entry[2])
             data = self._body[offset : offset + length] if offset >= 0 and length >= 0 else b""
             ok = len(data) == length and zlib.crc32(data, zlib.crc32(key.encode())) == crc
-            payload = json.loads(data) if ok else None
+            payload = json.loads(bytes(data)) if ok else None
         except (ValueError, TypeError, IndexError):
             ok = False
         if not ok or not isinstance(payload, dict):
@@ -242,7 +246,7 @@ class Cache:
                 if last <= gen - KEEP_GENERATIONS:
                     continue
                 start, length, crc = int(entry[0]), int(entry[1]), int(entry[2])
-                data = self._body[start : start + length]
+                data = bytes(self._body[start : start + length])
                 if len(data) != length or zlib.crc32(data, zlib.crc32(key.encode())) != crc:
                     continue
             except (ValueError, TypeError, IndexError):
@@ -252,7 +256,7 @@ class Cache:
             add(key, self._new[key], gen)
         header = json.dumps({"format": CACHE_FORMAT, "gen": gen, "entries": entries}, separators=(",", ":")).encode()
         if self._atomic_write(self.directory / PACK_NAME, [header, b"\n", *chunks]):
-            self._entries, self._body, self._gen = entries, b"".join(chunks), gen
+            self._entries, self._body, self._gen = entries, memoryview(b"".join(chunks)), gen
             self._new.clear()
 
     def _atomic_write(self, target: Path, parts: list[bytes]) -> bool:
@@ -309,8 +313,10 @@ class Cache:
         if self.root is None:
             return None
         now = time.time_ns()
+        if self._root_prefix is None:
+            self._root_prefix = os.path.join(str(self.root), "")
         try:
-            st = os.lstat(self.root / rel)
+            st = os.lstat(self._root_prefix + rel)
         except OSError:
             return None
         if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
