@@ -45,7 +45,8 @@ CACHE_FORMAT = 3
 PACK_NAME = "outcomes-v3.pack"
 RESULTS_DIR = "results"
 KEEP_GENERATIONS = 8  # a pack entry unused by this many writing runs is dropped
-MAX_RESULTS = 4  # whole-run reports kept (most recently written)
+MAX_RESULTS = 4  # whole-run reports kept (most recently written) ...
+MAX_RESULTS_BYTES = 256_000_000  # ... within this many bytes (the newest is always kept)
 RACY_NS = 2_000_000_000  # FAT's 2 s timestamps; covers ext4/APFS/NTFS granularity and small clock skew
 
 
@@ -394,9 +395,12 @@ class Cache:
         results = self.directory / RESULTS_DIR
         if not self._atomic_write(results / f"{key}.json", [header, b"\n", data]):
             return
-        try:  # keep the most recent few
-            stored = sorted(results.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-            for old in stored[MAX_RESULTS:]:
-                old.unlink()
+        try:  # keep the most recent few, within MAX_RESULTS_BYTES (the newest is always kept)
+            stored = sorted(((p.stat(), p) for p in results.glob("*.json")), key=lambda sp: sp[0].st_mtime_ns, reverse=True)
+            total = 0
+            for i, (st, old) in enumerate(stored):
+                total += st.st_size
+                if i and (i >= MAX_RESULTS or total > MAX_RESULTS_BYTES):
+                    old.unlink()
         except OSError:
             pass
