@@ -123,6 +123,11 @@ HOST_KWARGS = {
 
 
 def _dotted(node: ast.AST) -> str:
+    cls = node.__class__
+    if cls is ast.Name:  # the usual shapes first: ``f`` and ``a.f``
+        return node.id  # type: ignore[attr-defined,no-any-return]
+    if cls is ast.Attribute and node.value.__class__ is ast.Name:  # type: ignore[attr-defined]
+        return node.value.id + "." + node.attr  # type: ignore[attr-defined,no-any-return]
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -180,6 +185,11 @@ class _Collector(ast.NodeVisitor):
             return None
         if isinstance(node, ast.Constant) and isinstance(node.value, (str, int)):
             return str(node.value)
+        cls = node.__class__
+        if cls is ast.Name:  # never an env lookup: only a bound name renders (as below)
+            return self.render(self.names[node.id], depth + 1) if node.id in self.names else None  # type: ignore[attr-defined]
+        if cls is ast.Attribute:
+            return self.render(self.names[node.attr], depth + 1) if node.attr in self.names else None  # type: ignore[attr-defined]
         env = _env_lookup(node)
         if env:
             return str(env[1]) if env[1] is not None else "${" + env[0] + "}"
