@@ -1,12 +1,27 @@
-"""A lean Python tokenizer for the metrics pass, built on ``tokenize``'s own regular expressions.
+"""Python tokenizers for the metrics pass, built on ``tokenize``'s own regular expressions.
 
-It returns the same token stream as ``tokenize.generate_tokens`` -- same types, strings and start
-rows -- except that it never produces INDENT, DEDENT, ENCODING or ENDMARKER (the metrics need none
-of them) and it builds plain ``(type, string, row)`` tuples instead of ``TokenInfo`` objects. That
-makes it about 40 % cheaper than ``tokenize`` on Python 3.11, where ``tokenize`` is pure Python.
-It raises ``tokenize.TokenError`` where ``tokenize`` does (unterminated multi-line string or
-statement). ``tests/test_metrics_complexity.py`` checks it against ``tokenize`` on real files;
-on Django 5.2.8's 2,818 files the streams are identical.
+``scan`` is the exact one: it returns the same token stream as ``tokenize.generate_tokens`` -- same
+types, strings and start rows -- except that it never produces INDENT, DEDENT, ENCODING or
+ENDMARKER (the metrics need none of them) and it builds plain ``(type, string, row)`` tuples
+instead of ``TokenInfo`` objects. It raises ``tokenize.TokenError`` where ``tokenize`` does
+(unterminated multi-line string or statement). ``tests/test_metrics_complexity.py`` checks it
+against ``tokenize`` on real files.
+
+``TOKEN`` is the fast one: one compiled expression matched over the whole text with ``finditer``,
+one match per significant token, newline, comment or line continuation; the number of the group
+that matched (``match.lastindex``) tells the kind. Its alternatives are ``tokenize.PseudoToken``'s,
+reordered only where two of them can never match at the same position (so the match is the same),
+with three changes that make whole-text matching agree with ``tokenize``'s line-by-line matching:
+
+* a string is matched to its end, across lines -- triple-quoted, or single-quoted and continued
+  with a backslash-newline -- with ``tokenize``'s ``endpats`` in which ``.`` also matches a newline
+  (which is what restarting the match at the next line start amounts to);
+* an unterminated one of those is its own alternative (``UNTERMINATED``: ``tokenize`` fails at EOF);
+* whatever ``tokenize`` would turn into an ERRORTOKEN falls to the last alternative (``ERROR``), so
+  the caller can fall back to ``scan``.
+
+``qualscan.metrics.raw`` uses ``TOKEN`` and falls back to ``scan`` on the rare inputs it does not
+handle itself (error tokens, a closing bracket with none open, no final newline, a lone ``\\r``).
 """
 
 from __future__ import annotations
@@ -22,6 +37,60 @@ _TRIPLE = tokenize.triple_quoted
 _SINGLE = tokenize.single_quoted
 _NUMCHARS = "0123456789"
 _WS = " \t\f"
+
+# -- the whole-text expression ----------------------------------------------------------------------
+
+
+def _nocap(pattern: str) -> str:
+    """``pattern`` with its capturing groups made non-capturing (``lastindex`` must be one of ours)."""
+    return re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern)
+
+
+# exactly the string prefixes tokenize accepts (u, b, r, f, br, rb, fr, rf, in any case) or none
+_PREFIX = r"(?:[bB][rR]?|[rR][bBfF]?|[fF][rR]?|[uU])?"
+# a single-quoted string's body up to its closing quote or a backslash-newline (PseudoToken's ContStr)
+_BODY1 = r"[^\n'\\]*(?:\\.[^\n'\\]*)*"
+_BODY2 = r'[^\n"\\]*(?:\\.[^\n"\\]*)*'
+_CONT = r"\\\r?\n"
+_STRING = (
+    f"{_PREFIX}(?:'''(?s:{tokenize.Single3})"
+    f'|"""(?s:{tokenize.Double3})'
+    # (not at a triple quote: PseudoToken tries Triple first; an unterminated one must not end up
+    # as an empty string here)
+    f"|'(?!''){_BODY1}(?:'|{_CONT}(?s:{tokenize.Single}))"
+    f'|"(?!""){_BODY2}(?:"|{_CONT}(?s:{tokenize.Double})))'
+)
+_UNTERMINATED = f"""{_PREFIX}(?:'''|\"\"\"|'{_BODY1}{_CONT}|"{_BODY2}{_CONT})"""
+# the operators other than brackets, ``:`` and ``;`` (those have their own groups), longest first
+_OPS = "|".join(map(re.escape, sorted(set(tokenize.EXACT_TOKEN_TYPES) - set("()[]{}:;"), reverse=True)))
+
+# group numbers, as ``match.lastindex`` gives them; the most frequent kinds first
+(T_NAME, T_OP, T_NEWLINE, T_OPEN, T_CLOSE, T_COLON, T_STRING, T_NUMBER, T_COMMENT, T_CONTINUATION,
+ T_SEMICOLON, T_UNTERMINATED, T_OTHER_NAME, T_END, T_ERROR) = range(1, 16)
+TOKEN = re.compile(
+    r"[ \f\t]*(?:"
+    # an ASCII identifier that is not a string prefix before a quote: PseudoToken's ``\w+``, and no
+    # earlier alternative of PseudoToken can match where it does
+    r"((?![bBrRuUfF]{1,2}['\"])[a-zA-Z_]\w*)"
+    # ``.`` and ``...`` only where PseudoToken's Number (tried first there) cannot match
+    rf"|((?!\.[0-9])(?:{_OPS}))"
+    r"|(\r?\n)"
+    r"|([(\[{])"
+    r"|([)\]}])"
+    r"|(:)"
+    rf"|({_STRING})"
+    rf"|({_nocap(tokenize.Number)})"
+    r"|(#[^\r\n]*)"
+    rf"|({_CONT})"
+    r"|(;)"
+    rf"|({_UNTERMINATED})"
+    # the names the first group leaves (non-ASCII start, or a would-be prefix whose string did not
+    # match): tokenize makes them NAME when their first character starts an identifier, else OP
+    r"|(\w+)"
+    r"|(\Z)"
+    r"|([\s\S])"
+    r")"
+)
 
 
 def scan(lines: Iterable[str]) -> list[tuple[int, str, int]]:
