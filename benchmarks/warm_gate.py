@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--ref", help="also run the code of this git revision (e.g. the commit before the change)")
     ap.add_argument("--new", default="HEAD", help="the revision measured as new (default HEAD; 'worktree': the checkout as is)")
     ap.add_argument("--django", type=Path, default=DJANGO)
+    ap.add_argument("--changed", default="django/core/paginator.py", help="the file the gate rounds change")
     ap.add_argument("--verify", action="store_true", help="compare with --no-cache reports (slow)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="qs-warm-gate-"))
@@ -94,7 +95,7 @@ def main() -> None:
             cache = work / f"cache-{name.split()[0]}"
             measure([*py, "scan", str(repo), "--cache-dir", str(cache), "-f", "json", "-o", str(work / "fill.json")], env)
         results: dict[str, list[tuple[float, float]]] = {}
-        target = repo / "django" / "core" / "paginator.py"
+        target = repo / args.changed
         original = target.read_bytes()
         try:
             for r in range(args.runs):
@@ -122,6 +123,8 @@ def main() -> None:
                 print(f"gate report byte-identical to --no-cache: {same}")
         finally:
             target.write_bytes(original)
+        stored = len(list((work / "cache-new" / "results").glob("*.json")))
+        print(f"reports stored in the new variant's cache: {stored} (1 = every warm run reused the first)")
         floor = statistics.median(w for w, _ in results["ast.parse floor"])
         floor_cpu = statistics.median(c for _, c in results["ast.parse floor"])
         print(f"\n{'':40} {'wall median':>12} {'CPU median':>11}   runs (wall/CPU s)")
