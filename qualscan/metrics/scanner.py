@@ -68,10 +68,10 @@ _OPS = "|".join(map(re.escape, sorted(set(tokenize.EXACT_TOKEN_TYPES) - set("()[
 (T_NAME, T_OP, T_NEWLINE, T_OPEN, T_CLOSE, T_COLON, T_STRING, T_NUMBER, T_COMMENT, T_CONTINUATION,
  T_SEMICOLON, T_UNTERMINATED, T_OTHER_NAME, T_END, T_ERROR) = range(1, 16)
 TOKEN = re.compile(
-    r"[ \f\t]*(?:"
-    # an ASCII identifier that is not a string prefix before a quote: PseudoToken's ``\w+``, and no
-    # earlier alternative of PseudoToken can match where it does
-    r"((?![bBrRuUfF]{1,2}['\"])[a-zA-Z_]\w*)"
+    r"[ \f\t]*+(?:"
+    # an ASCII identifier not followed by a quote: PseudoToken's ``\w+``, and no earlier
+    # alternative of PseudoToken can match where it does (a quote after it: OTHER_NAME or STRING)
+    r"([a-zA-Z_]\w*+)(?!['\"])"
     # ``.`` and ``...`` only where PseudoToken's Number (tried first there) cannot match
     rf"|((?!\.[0-9])(?:{_OPS}))"
     r"|(\r?\n)"
