@@ -197,3 +197,40 @@ def test_walk_lists_every_node_once_in_walk_order() -> None:
     assert nodes[0] is tree
     assert not any(isinstance(n, ref.LEAF) for n in nodes)
     assert [type(n).__name__ for n in nodes] == [type(n).__name__ for n in ref.walk(tree)]
+
+
+GRPC_SERVERS = [
+    "server = grpc.server(futures.ThreadPoolExecutor())",
+    "server = grpc.aio.server()",
+    "pb2_grpc.add_CartServicer_to_server(Cart(), server)",
+    "s := grpc.NewServer()",
+    "ServerBuilder.forPort(50051).addService(new Impl()).build();",
+    "app.MapGrpcService<GreeterService>();",
+    "const server = new grpc.Server();",
+    "tonic::transport::Server::builder()",
+    "s = GRPC::RpcServer.new",
+    "grpc::ServerBuilder builder;",
+    "pb.RegisterCurrencyServiceServer(s, &svc{})",
+    "NettyServerBuilder.forAddress(addr)",
+]
+
+
+@pytest.mark.parametrize("line", GRPC_SERVERS)
+def test_grpc_server_shortcut_finds_every_alternative(line: str) -> None:
+    from qualscan.graph.facts import GRPC_SERVER, _serves_grpc
+
+    assert GRPC_SERVER.search(line)
+    assert _serves_grpc(line) and _serves_grpc(f"x = 1\n{line}\n")
+    assert not _serves_grpc(line.replace("erver", "ervr").replace("MapGrpcService", "MapService"))
+
+
+def test_grpc_server_shortcut_on_every_fixture_file() -> None:
+    from qualscan.graph.facts import GRPC_SERVER, _serves_grpc
+
+    found = 0
+    for path in sorted((REPO / "fixtures").rglob("*")):
+        if path.is_file() and path.stat().st_size < 1_000_000:
+            text = path.read_bytes().decode("utf-8", "replace")
+            assert _serves_grpc(text) == bool(GRPC_SERVER.search(text)), path
+            found += _serves_grpc(text)
+    assert found >= 1
