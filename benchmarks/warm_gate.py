@@ -50,7 +50,9 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ..
     """(wall, CPU) of one command, CPU = user + sys of it and its waited-for descendants."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    # cwd: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH -- run
+    # from the checkout, it would import the checkout's qualscan instead of the snapshot
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in ok:
@@ -90,7 +92,7 @@ def main() -> None:
         variants = {"new": {**os.environ, "PYTHONPATH": str(new_src)}}
         if args.ref:
             variants[f"old ({args.ref})"] = {**os.environ, "PYTHONPATH": str(snapshot(args.ref, work / "old"))}
-        py = [sys.executable, "-m", "qualscan"]
+        py = [sys.executable, "-P", "-m", "qualscan"]  # -P: nothing from the working directory either
         for name, env in variants.items():  # fill each variant's cache (untimed)
             cache = work / f"cache-{name.split()[0]}"
             measure([*py, "scan", str(repo), "--cache-dir", str(cache), "-f", "json", "-o", str(work / "fill.json")], env)
