@@ -165,6 +165,16 @@ t = (yield), (*a, *b)
         "x = 1" + " + 1" * 700 + "\n",
         # a huge integer: rendering it raises (str() digit limit); the failure must be the same
         "requests.get('http://a:1', 0x" + "f" * 4000 + ")\n",
+        "print(0x" + "f" * 4000 + ")\n",
+        "print(0x" + "f" * 600 + ")\n",  # large, but printable
+        # a .format key that isdigit() but is not a number: rendering raises ValueError
+        "print('{\u00b2}'.format(1))\n",
+        "print('{\u0663}'.format(1), 'http://{0}:80'.format(os.getenv('H', 'h')))\n",
+        # the collector without any .format call (unused call arguments are not rendered)
+        EDGE.replace(".format(", ".fmt("),
+        # deep recursion in render (nested `or` around a long call chain, as a call argument)
+        "print(" + "(" * 190 + "x" + ".f()" * 600 + " or 1)" * 190 + ")\n",
+        "print(" + "(" * 40 + "os.getenv('A')" + " or 'x')" * 40 + ")\n",
     ],
     ids=lambda src: f"{len(src)}-chars",
 )

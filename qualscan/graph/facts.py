@@ -25,7 +25,7 @@ import re
 from operator import attrgetter
 from typing import Any
 
-from qualscan.parsers.python import walk_nodes
+from qualscan.parsers.python import walk_levels
 
 # a gRPC server in any of the usual languages (Python, Go, Java, C#, Node, Rust, Ruby, C++)
 GRPC_SERVER = re.compile(
@@ -176,6 +176,9 @@ class _Collector(ast.NodeVisitor):
         self.topics: list[dict[str, Any]] = []
         self.names: dict[str, ast.AST] = {}  # simple NAME = expr assignments (module/class level)
         self._seen_urls: set[tuple[str, int]] = set()
+        # render a call's arguments only when they are used (set by python_facts when rendering
+        # cannot raise, so skipping the unused ones changes nothing)
+        self.lazy_args = False
 
     # -- value rendering ---------------------------------------------------------------------
     def render(self, node: ast.AST | None, depth: int = 0) -> str | None:
@@ -287,8 +290,14 @@ class _Collector(ast.NodeVisitor):
             self.env.append({"name": env[0], "default": default, "line": node.lineno})
         last = name.rsplit(".", 1)[-1]
         kind = CLIENTS.get(name) or (CLIENTS.get(last) if "." not in name or last[:1].isupper() else None)
-        args = [self.render(a) for a in node.args]
-        kwargs = {k.arg: self.render(k.value) for k in node.keywords if k.arg}
+        topical = last in PRODUCE_CALLS or last in CONSUME_CALLS
+        base = "" if kind else name.split(".", 1)[0].lower()
+        http = not kind and last in HTTP_VERBS and (base in HTTP_MODULES or "session" in base or "client" in base)
+        if kind or http or topical or not self.lazy_args:
+            args = [self.render(a) for a in node.args]
+            kwargs = {k.arg: self.render(k.value) for k in node.keywords if k.arg}
+        else:  # nothing below reads them, and rendering them cannot fail (see python_facts)
+            args, kwargs = [], {}
         if kind:
             values = [a for a in args if a]
             values += [v for k, v in kwargs.items() if v and k in HOST_KWARGS]
@@ -299,16 +308,14 @@ class _Collector(ast.NodeVisitor):
                 for a in args:
                     if a and not URL_RE.match(a) and not HOSTPORT_RE.match(a):
                         self.topics.append({"topic": a, "mode": "consume", "line": node.lineno, "kind": "kafka"})
-        else:
-            base = name.split(".", 1)[0].lower()
-            if last in HTTP_VERBS and (base in HTTP_MODULES or "session" in base or "client" in base):
-                for v in args[:1] + [kwargs.get("url")]:
-                    if v:
-                        self.clients.append({"kind": "http", "protocol": "http", "line": node.lineno, "args": [v]})
-                        self._url(v, node.lineno)
-            elif last.endswith("Stub") and node.args:
-                self.clients.append({"kind": "grpc-stub", "protocol": "grpc", "line": node.lineno, "args": [], "stub": last})
-        if last in PRODUCE_CALLS or last in CONSUME_CALLS:
+        elif http:
+            for v in args[:1] + [kwargs.get("url")]:
+                if v:
+                    self.clients.append({"kind": "http", "protocol": "http", "line": node.lineno, "args": [v]})
+                    self._url(v, node.lineno)
+        elif last.endswith("Stub") and node.args:
+            self.clients.append({"kind": "grpc-stub", "protocol": "grpc", "line": node.lineno, "args": [], "stub": last})
+        if topical:
             mode = "produce" if last in PRODUCE_CALLS else "consume"
             topic = None
             for k in ("topic", "routing_key", "queue", "subject", "stream", "channel"):
@@ -327,6 +334,12 @@ class _Collector(ast.NodeVisitor):
 # the node classes python_facts looks at (exact classes, as before: ``type(node) is ...``)
 _WANTED = frozenset({ast.Call, ast.JoinedStr, ast.Dict, ast.Constant, ast.Assign, ast.AnnAssign})
 _POSITION = attrgetter("lineno", "col_offset")
+# Unused call arguments are not rendered when rendering cannot raise. It raises only: (1) on
+# str() of an int past the interpreter's digit limit (>= 640 digits, so > 2,000 bits); (2) in the
+# ``.format`` substitution (``int("²")``); (3) on recursion, which follows the tree (``_dotted``,
+# ``_env_lookup``) for at most two tree depths plus six ``render`` frames: harmless below 100 levels.
+_HUGE_INT_BITS = 2000
+_LAZY_MAX_LEVELS = 100
 
 
 def python_facts(path: str, text: str, tree: ast.Module) -> dict[str, Any]:
@@ -341,25 +354,37 @@ def python_facts(path: str, text: str, tree: ast.Module) -> dict[str, Any]:
     todo: list[ast.AST] = []
     call, joined, dict_, const, assign, ann_assign = ast.Call, ast.JoinedStr, ast.Dict, ast.Constant, ast.Assign, ast.AnnAssign
     wanted = _WANTED
-    for node in walk_nodes(tree):
-        t = node.__class__
-        if t not in wanted:
-            continue
-        if t is call or t is joined or t is dict_:
-            todo.append(node)
-        elif t is const:
-            value = node.value  # type: ignore[attr-defined]
-            # visit_Constant can only act on a string holding ":" (URL_RE and HOSTPORT_RE need one)
-            if isinstance(value, str) and ":" in value:
+    levels = walk_levels(tree)
+    risky = len(levels) > _LAZY_MAX_LEVELS
+    for level in levels:
+        for node in level:
+            t = node.__class__
+            if t not in wanted:
+                continue
+            if t is call:
                 todo.append(node)
-        elif t is assign:
-            for target in node.targets:  # type: ignore[attr-defined]
-                if isinstance(target, ast.Name):
-                    names.setdefault(target.id, node.value)  # type: ignore[attr-defined]
-                elif isinstance(target, ast.Attribute):
-                    names.setdefault(target.attr, node.value)  # type: ignore[attr-defined]
-        elif t is ann_assign and isinstance(node.target, ast.Name) and node.value is not None:  # type: ignore[attr-defined]
-            names.setdefault(node.target.id, node.value)  # type: ignore[attr-defined]
+                func = node.func  # type: ignore[attr-defined]
+                if isinstance(func, ast.Attribute) and func.attr == "format":
+                    risky = True
+            elif t is joined or t is dict_:
+                todo.append(node)
+            elif t is const:
+                value = node.value  # type: ignore[attr-defined]
+                if isinstance(value, str):
+                    # visit_Constant can only act on a string holding ":" (URL_RE and HOSTPORT_RE need one)
+                    if ":" in value:
+                        todo.append(node)
+                elif isinstance(value, int) and value.bit_length() > _HUGE_INT_BITS:
+                    risky = True
+            elif t is assign:
+                for target in node.targets:  # type: ignore[attr-defined]
+                    if isinstance(target, ast.Name):
+                        names.setdefault(target.id, node.value)  # type: ignore[attr-defined]
+                    elif isinstance(target, ast.Attribute):
+                        names.setdefault(target.attr, node.value)  # type: ignore[attr-defined]
+            elif t is ann_assign and isinstance(node.target, ast.Name) and node.value is not None:  # type: ignore[attr-defined]
+                names.setdefault(node.target.id, node.value)  # type: ignore[attr-defined]
+    col.lazy_args = not risky
     try:
         todo.sort(key=_POSITION)
     except AttributeError:  # hand-built nodes without a position sort first, as (0, 0)

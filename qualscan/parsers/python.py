@@ -201,14 +201,22 @@ def _next_level(level: list[ast.AST]) -> tuple[list[ast.AST], bool]:
     return nxt, leafy
 
 
+def walk_levels(tree: ast.AST) -> list[list[ast.AST]]:
+    """The nodes of ``walk_nodes(tree)`` grouped by depth: ``[[tree], its children, ...]``."""
+    levels: list[list[ast.AST]] = []
+    level = [tree]
+    while level:
+        levels.append(level)
+        level = _next_level(level)[0]
+    return levels
+
+
 def walk_nodes(tree: ast.AST) -> list[ast.AST]:
     """Every node under ``tree`` (itself included) in ``ast.walk`` order (breadth-first), without
     the operator / context singletons (``Load``, ``Store``, ``Add``, ``Eq``, ``And``, ``Not``...)."""
     out: list[ast.AST] = []
-    level = [tree]
-    while level:
+    for level in walk_levels(tree):
         out.extend(level)
-        level = _next_level(level)[0]
     return out
 
 
