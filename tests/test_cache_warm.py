@@ -164,3 +164,23 @@ def test_a_bad_rule_option_fails_even_after_a_stored_report(tmp_path: Path) -> N
     code, out, err = run_cli("scan", str(repo), "-f", "json", "--jobs", "1")
     assert code == 2 and out == ""
     assert "QS101" in err and "nope" in err
+
+
+def test_a_file_edited_during_the_run_is_noticed_and_its_report_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report key is computed from content hashes taken before the analysis; a manifest the
+    stat index vouched for, edited before the graph layer reads it, must not get the report of its
+    new content stored under the key of its old one."""
+    from qualscan.engine.pipeline import run_key, scan_path_report
+
+    monkeypatch.setattr(cache_mod, "RACY_NS", 0)
+    config = build_tree(tmp_path)
+    write(tmp_path, {"services/checkout/k8s.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: checkout\n"})
+    scan_path_report(tmp_path, config, lambda r: str(len(r.findings)), "id")  # fills the stat index
+    inputs = prepare_inputs(tmp_path, config, validate=False)
+    assert run_key(inputs, config, "id") is not None
+    assert "services/checkout/k8s.yaml" in inputs.shas
+    (tmp_path / "services/checkout/k8s.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: other\n")
+    run(inputs, config)
+    assert inputs.changed_during_run == ["services/checkout/k8s.yaml"]

@@ -94,6 +94,8 @@ class ScanInputs:
     python_filter: Callable[[SourceFile], bool] | None = None
     # content hash by path, known without reading the file (the cache's stat index; issue #8)
     shas: dict[str, str] = field(default_factory=dict)
+    # files whose content, when the run read them, was not what ``shas`` said (edited meanwhile)
+    changed_during_run: list[str] = field(default_factory=list)
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ def scan_path_report(
     validate_rule_options(config)
     result = run(inputs, config, progress=progress)
     text = render(result)
-    if cache is not None and key is not None:
+    if cache is not None and key is not None and not inputs.changed_during_run:
         cache.put_result(key, text.encode("utf-8"))
     return text
 
@@ -232,8 +234,14 @@ def run_key(inputs: ScanInputs, config: Config, render_id: str) -> str | None:
         files.append([f.path, sha if sha is not None else repr(data)])
 
     def read(rel: str) -> bytes | Diagnostic:
-        data = kept.pop(rel, None)
-        return data if data is not None else read_before(rel)
+        earlier = kept.pop(rel, None)
+        if earlier is not None:
+            return earlier
+        data = read_before(rel)
+        expected = inputs.shas.get(rel)
+        if expected is not None and (not isinstance(data, bytes) or hashlib.sha256(data).hexdigest() != expected):
+            inputs.changed_during_run.append(rel)  # edited since it was hashed: the key would lie
+        return data
 
     inputs.read = read
     inv = inputs.inventory
@@ -565,6 +573,8 @@ def _per_file_pass(
         if cache is not None:
             actual = task.sha
             cache.note_read(f.path, data, actual)
+            if sha is not None and actual != sha:
+                inputs.changed_during_run.append(f.path)
             if actual != sha:  # not known before (or changed since the stat): look it up now
                 key = cache.key(f.path, actual, facts)
                 cached = cache.get(key)
