@@ -177,6 +177,11 @@ EDGE_CASES = [
     "x = \u00a0\n",  # a non-ASCII space
     "match x:\n    case _:\n        pass\n",
     "x = \\\n\\\n1\n",
+    "s = rb'a\\\nb\n",  # a prefixed continued string that never ends
+    "s = rb'a\\\nb'\n",
+    "abc'x'\nif'x' else 1\n",  # a name / keyword right before a quote
+    "x = \u00b5 + _\u00b5 + \u00b5'\n",  # a one-character non-ASCII name; then an error token
+    "x = 1 \\ 2\n",  # a backslash that is not a line continuation
 ]
 
 

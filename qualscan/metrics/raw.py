@@ -19,15 +19,17 @@ Clone tokens: every significant token is mapped to one character; identifiers be
 numbers ``0`` and strings ``"``, so renamed copies (type-2 clones) tokenize identically. Keywords
 and operators keep their identity. Lines are stored run-length encoded, flat: ``[line, count, ...]``.
 
-How: ``_raw_and_tokens_fast`` runs ``scanner.TOKEN`` over the whole text with one ``finditer``
-and touches each token once (no token tuples, no list of lines); newlines, line continuations and
-multi-line strings move the row; the raw counts come from totals plus a look at the chunks of one
-token. It hands the text over to ``_raw_and_tokens_scan`` -- the same rules token by token over
+How: ``_raw_and_tokens_fast`` takes the token strings of ``scanner.TOKENS`` (one ``findall`` over the
+whole text) and touches each once: a dict gives keywords and operators their character, another
+the tokens that make the structure (newlines, brackets, ``:``, ``;``, line continuations), and the
+rest is told apart by its first and last characters. Newlines, line continuations and multi-line
+strings move the row; the raw counts come from totals plus a look at the chunks of one token. It
+hands the text over to ``_raw_and_tokens_scan`` -- the same rules token by token over
 ``scanner.scan``'s exact ``tokenize`` stream -- for what it does not handle itself: no final
-newline, a lone ``\r``, a token ``tokenize`` calls ERRORTOKEN, a closing bracket with none open, a
+newline, a lone ``\\r``, a token ``tokenize`` calls ERRORTOKEN, a closing bracket with none open, a
 one-token chunk with a line continuation. Both give identical results
 (``tests/test_metrics_raw_tokens.py``); on Django 5.2.8 the fast path takes every file and costs
-a third of the CPU (``benchmarks/raw_tokens.py``).
+a quarter of the CPU (``benchmarks/raw_tokens.py``).
 """
 
 from __future__ import annotations
@@ -41,19 +43,11 @@ from itertools import groupby
 from qualscan.metrics.scanner import (
     T_CLOSE,
     T_COLON,
-    T_COMMENT,
     T_CONTINUATION,
-    T_ERROR,
-    T_NAME,
     T_NEWLINE,
-    T_NUMBER,
-    T_OP,
     T_OPEN,
-    T_OTHER_NAME,
     T_SEMICOLON,
-    T_STRING,
-    T_UNTERMINATED,
-    TOKEN,
+    TOKENS,
     scan,
 )
 
@@ -200,6 +194,22 @@ def _raw_and_tokens_scan(text: str) -> tuple[dict[str, int], str, list[int]]:
     return raw, "".join(clone_chars), runs
 
 
+# The token strings of scanner.TOKENS that tell their kind by themselves: keywords and operators
+# (their clone character) and the tokens that give the structure (their kind).
+_CHARS = {k: v for k, v in _VOCAB.items() if k not in {"(", ")", "[", "]", "{", "}", ":", ";"}}
+_STRUCTURE = {
+    **dict.fromkeys(("\n", "\r\n"), T_NEWLINE),
+    **dict.fromkeys("([{", T_OPEN),
+    **dict.fromkeys(")]}", T_CLOSE),
+    ":": T_COLON,
+    ";": T_SEMICOLON,
+    **dict.fromkeys(("\\\n", "\\\r\n"), T_CONTINUATION),
+}
+_CONTINUATIONS = ("\\\n", "\\\r\n")
+_ASCII_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_PREFIX_CHARS = "bBrRuUfF"
+
+
 class _Fallback(Exception):
     """The fast path met an input it does not handle itself."""
 
@@ -207,8 +217,8 @@ class _Fallback(Exception):
 def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[int]]:
     """Return (raw counts, clone token string, run-length line table).
 
-    Raises ``tokenize.TokenError`` on text that does not tokenize (as ``tokenize`` would); callers
-    turn that into a diagnostic.
+    Raises ``tokenize.TokenError`` on text that does not tokenize (where ``scanner.scan`` does);
+    callers turn that into a diagnostic.
     """
     if (text and text[-1] != "\n") or ("\r" in text and text.count("\r") != text.count("\r\n")):
         return _raw_and_tokens_scan(text)
@@ -219,7 +229,7 @@ def raw_and_tokens(text: str) -> tuple[dict[str, int], str, list[int]]:
 
 
 def _raw_and_tokens_fast(text: str) -> tuple[dict[str, int], str, list[int]]:
-    """One ``finditer`` over the whole text (empty or ending with a newline, no lone ``\\r``).
+    """One ``findall`` over the whole text (empty or ending with a newline, no lone ``\\r``).
 
     Raw counts from totals: every line belongs to exactly one chunk, and the chunks counted in
     ``single_comments`` (a comment line, a one-line docstring) have no blank line, so ``blank`` is
@@ -232,6 +242,8 @@ def _raw_and_tokens_fast(text: str) -> tuple[dict[str, int], str, list[int]]:
     runs: list[int] = []
     vocab = _VOCAB
     vget = vocab.get
+    cget = _CHARS.get
+    sget = _STRUCTURE.get
     colon_char = vocab[":"]
     semi_char = vocab[";"]
     row = 1
@@ -244,94 +256,100 @@ def _raw_and_tokens_fast(text: str) -> tuple[dict[str, int], str, list[int]]:
     chunk_row = 1
     colon_at = -1  # index in chars of the last ':'
     cont_row = 0  # row of the last line continuation
-    cont_end = -1
     mstring = ""  # the last string token spanning lines ...
     mstring_at = -1  # ... and its index in chars
-    for m in TOKEN.finditer(text):
-        k = m.lastindex
-        if k == T_NAME:
-            add(vget(m[T_NAME], IDENT))
-        elif k == T_OP:
-            add(vocab[m[T_OP]])
-        elif k == T_NEWLINE:
-            n = len(chars)
-            if n != flushed:
-                runs.append(row)
-                runs.append(n - flushed)
-                flushed = n
-            if depth == 0:  # NEWLINE, or NL of a blank / comment-only line: the chunk ends
-                if n != part_start:
-                    lloc += 1 if colon_at < part_start or colon_at == n - 1 else 2
-                if n - chunk_start + comments - chunk_comments == 1:
-                    if cont_row >= chunk_row:
-                        raise _Fallback  # a one-token chunk with a line continuation
-                    if n == chunk_start:  # a comment
-                        single += 1
-                        single_rows += row - chunk_row + 1
-                    elif chars[n - 1] == STRING:  # a docstring
-                        nrows = row - chunk_row + 1
-                        if nrows == 1:
-                            single += 1
-                            single_rows += 1
-                        else:
-                            inner = mstring.split("\n")[1:-1] if mstring_at == n - 1 else []
-                            multi += nrows - sum(map(str.isspace, inner)) - inner.count("")
-                chunk_start = part_start = n
-                chunk_comments = comments
-                chunk_row = row + 1
-            row += 1
-        elif k == T_OPEN:
-            depth += 1
-            add(vocab[m[T_OPEN]])
-        elif k == T_CLOSE:
-            if not depth:
-                raise _Fallback  # tokenize's parenlev goes negative: NEWLINE inside "brackets"
-            depth -= 1
-            add(vocab[m[T_CLOSE]])
-        elif k == T_COLON:
-            colon_at = len(chars)
-            add(colon_char)
-        elif k == T_STRING:
-            add(STRING)
-            tok = m[T_STRING]
-            if "\n" in tok:
+    toks = TOKENS.findall(text)
+    toks.pop()  # the empty match at the end of the text
+    for tok in toks:
+        c = cget(tok)
+        if c is not None:  # a keyword or an operator other than a bracket, ':' or ';'
+            add(c)
+        elif tok[0] in _ASCII_NAME_START and tok[-1] not in "'\"\n":
+            # a name (a string ends with a quote, or a newline if it is unterminated)
+            add(IDENT)
+        else:
+            k = sget(tok)
+            if k == T_NEWLINE:
                 n = len(chars)
-                runs.append(row)
-                runs.append(n - flushed)
-                flushed = n
-                row += tok.count("\n")
-                mstring = tok
-                mstring_at = n - 1
-        elif k == T_NUMBER:
-            add(NUMBER)
-        elif k == T_COMMENT:
-            comments += 1
-        elif k == T_CONTINUATION:
-            n = len(chars)
-            if n != flushed:
-                runs.append(row)
-                runs.append(n - flushed)
-                flushed = n
-            cont_row = row
-            row += 1
-            cont_end = m.end()
-        elif k == T_SEMICOLON:
-            add(semi_char)
-            n = len(chars)  # the part is chars[part_start:n - 1]; radon sees no ENDMARKER in it
-            if colon_at >= part_start:
-                lloc += 1 if colon_at == n - 3 else 2
-            elif n - 1 != part_start:
-                lloc += 1
-            part_start = n
-        elif k == T_UNTERMINATED:
-            raise tokenize.TokenError("EOF in multi-line string", (row, 0))
-        elif k == T_OTHER_NAME:
-            tok = m[T_OTHER_NAME]
-            add(vget(tok, IDENT) if tok[0].isidentifier() else "?")
-        elif k == T_ERROR:
-            raise _Fallback  # an ERRORTOKEN
+                if n != flushed:
+                    runs.append(row)
+                    runs.append(n - flushed)
+                    flushed = n
+                if depth == 0:  # NEWLINE, or NL of a blank / comment-only line: the chunk ends
+                    if n != part_start:
+                        lloc += 1 if colon_at < part_start or colon_at == n - 1 else 2
+                    if n - chunk_start + comments - chunk_comments == 1:
+                        if cont_row >= chunk_row:
+                            raise _Fallback  # a one-token chunk with a line continuation
+                        if n == chunk_start:  # a comment
+                            single += 1
+                            single_rows += row - chunk_row + 1
+                        elif chars[n - 1] == STRING:  # a docstring
+                            nrows = row - chunk_row + 1
+                            if nrows == 1:
+                                single += 1
+                                single_rows += 1
+                            else:
+                                inner = mstring.split("\n")[1:-1] if mstring_at == n - 1 else []
+                                multi += nrows - sum(map(str.isspace, inner)) - inner.count("")
+                    chunk_start = part_start = n
+                    chunk_comments = comments
+                    chunk_row = row + 1
+                row += 1
+            elif k == T_OPEN:
+                depth += 1
+                add(vocab[tok])
+            elif k == T_CLOSE:
+                if not depth:
+                    raise _Fallback  # tokenize's parenlev goes negative: NEWLINE inside "brackets"
+                depth -= 1
+                add(vocab[tok])
+            elif k == T_COLON:
+                colon_at = len(chars)
+                add(colon_char)
+            elif k == T_CONTINUATION:
+                n = len(chars)
+                if n != flushed:
+                    runs.append(row)
+                    runs.append(n - flushed)
+                    flushed = n
+                cont_row = row
+                row += 1
+            elif k == T_SEMICOLON:
+                add(semi_char)
+                n = len(chars)  # the part is chars[part_start:n - 1]; radon sees no ENDMARKER in it
+                if colon_at >= part_start:
+                    lloc += 1 if colon_at == n - 3 else 2
+                elif n - 1 != part_start:
+                    lloc += 1
+                part_start = n
+            else:  # what the string alone tells: see TOKENS' alternatives in scanner.py
+                first = tok[0]
+                if first == "#":
+                    comments += 1
+                elif tok[-1] in "'\"" and len(tok) > 1:  # a string, or a lone opening triple quote
+                    if tok.lstrip(_PREFIX_CHARS) in ("'''", '"""'):
+                        raise tokenize.TokenError("EOF in multi-line string", (row, 0))
+                    add(STRING)
+                    if "\n" in tok:
+                        n = len(chars)
+                        runs.append(row)
+                        runs.append(n - flushed)
+                        flushed = n
+                        row += tok.count("\n")
+                        mstring = tok
+                        mstring_at = n - 1
+                elif first in "0123456789.":  # ('.' and '...' are operators, found by cget)
+                    add(NUMBER)
+                elif tok[-1] == "\n":  # (newlines and continuations are found by sget)
+                    # a string continued with a backslash-newline that never ends
+                    raise tokenize.TokenError("EOF in multi-line string", (row, 0))
+                elif first.isalnum() or first == "_":  # ``\w+`` not starting with an ASCII letter
+                    add(vget(tok, IDENT) if first.isidentifier() else "?")
+                else:
+                    raise _Fallback  # an ERRORTOKEN
     n_lines = row - 1
-    if depth or cont_end == len(text):
+    if depth or (toks and toks[-1] in _CONTINUATIONS):
         raise tokenize.TokenError("EOF in multi-line statement", (n_lines, 0))
     lines = text.split("\n")
     blank = sum(map(str.isspace, lines)) + lines.count("") - 1  # the last item: after the final newline

@@ -7,20 +7,22 @@ instead of ``TokenInfo`` objects. It raises ``tokenize.TokenError`` where ``toke
 (unterminated multi-line string or statement). ``tests/test_metrics_complexity.py`` checks it
 against ``tokenize`` on real files.
 
-``TOKEN`` is the fast one: one compiled expression matched over the whole text with ``finditer``,
-one match per significant token, newline, comment or line continuation; the number of the group
-that matched (``match.lastindex``) tells the kind. Its alternatives are ``tokenize.PseudoToken``'s,
-reordered only where two of them can never match at the same position (so the match is the same),
-with three changes that make whole-text matching agree with ``tokenize``'s line-by-line matching:
+``TOKENS`` is the fast one: one compiled expression whose ``findall`` over the whole text gives the
+list of token strings -- significant tokens, newlines, comments, line continuations -- built in C,
+without a match object per token. Its alternatives (``_ALTERNATIVES``; ``T_*`` number them) are
+``tokenize.PseudoToken``'s, reordered only where two of them can never match at the same position
+(so the match is the same), with three changes that make whole-text matching agree with
+``tokenize``'s line-by-line matching:
 
 * a string is matched to its end, across lines -- triple-quoted, or single-quoted and continued
   with a backslash-newline -- with ``tokenize``'s ``endpats`` in which ``.`` also matches a newline
   (which is what restarting the match at the next line start amounts to);
-* an unterminated one of those is its own alternative (``UNTERMINATED``: ``tokenize`` fails at EOF);
-* whatever ``tokenize`` would turn into an ERRORTOKEN falls to the last alternative (``ERROR``), so
-  the caller can fall back to ``scan``.
+* an unterminated one of those is its own alternative (``tokenize`` fails at EOF): the opening
+  triple quote alone, or the first line up to its backslash-newline;
+* whatever ``tokenize`` would turn into an ERRORTOKEN falls to the last alternative, one
+  character, so the caller can fall back to ``scan``.
 
-``qualscan.metrics.raw`` uses ``TOKEN`` and falls back to ``scan`` on the rare inputs it does not
+``qualscan.metrics.raw`` uses ``TOKENS`` and falls back to ``scan`` on the rare inputs it does not
 handle itself (error tokens, a closing bracket with none open, no final newline, a lone ``\\r``).
 """
 
@@ -61,36 +63,38 @@ _STRING = (
     f'|"(?!""){_BODY2}(?:"|{_CONT}(?s:{tokenize.Double})))'
 )
 _UNTERMINATED = f"""{_PREFIX}(?:'''|\"\"\"|'{_BODY1}{_CONT}|"{_BODY2}{_CONT})"""
-# the operators other than brackets, ``:`` and ``;`` (those have their own groups), longest first
+# the operators other than brackets, ``:`` and ``;`` (those are alternatives of their own), longest first
 _OPS = "|".join(map(re.escape, sorted(set(tokenize.EXACT_TOKEN_TYPES) - set("()[]{}:;"), reverse=True)))
 
-# group numbers, as ``match.lastindex`` gives them; the most frequent kinds first
-(T_NAME, T_OP, T_NEWLINE, T_OPEN, T_CLOSE, T_COLON, T_STRING, T_NUMBER, T_COMMENT, T_CONTINUATION,
- T_SEMICOLON, T_UNTERMINATED, T_OTHER_NAME, T_END, T_ERROR) = range(1, 16)
-TOKEN = re.compile(
-    r"[ \f\t]*+(?:"
+# The alternatives, most frequent kinds first, and their numbers.
+_ALTERNATIVES = (
     # an ASCII identifier not followed by a quote: PseudoToken's ``\w+``, and no earlier
     # alternative of PseudoToken can match where it does (a quote after it: OTHER_NAME or STRING)
-    r"([a-zA-Z_]\w*+)(?!['\"])"
+    r"[a-zA-Z_]\w*+(?!['\"])",
     # ``.`` and ``...`` only where PseudoToken's Number (tried first there) cannot match
-    rf"|((?!\.[0-9])(?:{_OPS}))"
-    r"|(\r?\n)"
-    r"|([(\[{])"
-    r"|([)\]}])"
-    r"|(:)"
-    rf"|({_STRING})"
-    rf"|({_nocap(tokenize.Number)})"
-    r"|(#[^\r\n]*)"
-    rf"|({_CONT})"
-    r"|(;)"
-    rf"|({_UNTERMINATED})"
-    # the names the first group leaves (non-ASCII start, or a would-be prefix whose string did not
-    # match): tokenize makes them NAME when their first character starts an identifier, else OP
-    r"|(\w+)"
-    r"|(\Z)"
-    r"|([\s\S])"
-    r")"
+    rf"(?!\.[0-9])(?:{_OPS})",
+    r"\r?\n",
+    r"[(\[{]",
+    r"[)\]}]",
+    r":",
+    _STRING,
+    _nocap(tokenize.Number),
+    r"#[^\r\n]*",
+    _CONT,
+    r";",
+    _UNTERMINATED,
+    # the names the first alternative leaves (non-ASCII start, or a would-be prefix whose string did
+    # not match): tokenize makes them NAME when their first character starts an identifier, else OP
+    r"\w+",
+    r"\Z",
+    r"[\s\S]",
 )
+(T_NAME, T_OP, T_NEWLINE, T_OPEN, T_CLOSE, T_COLON, T_STRING, T_NUMBER, T_COMMENT, T_CONTINUATION,
+ T_SEMICOLON, T_UNTERMINATED, T_OTHER_NAME, T_END, T_ERROR) = range(1, len(_ALTERNATIVES) + 1)
+# one group around them all, for ``findall``: the token strings, built in C without a match object
+# per token (``finditer`` costs a third more); ``qualscan.metrics.raw`` tells the kinds apart from
+# the strings
+TOKENS = re.compile(r"[ \f\t]*+(" + "|".join(_ALTERNATIVES) + ")")
 
 
 def scan(lines: Iterable[str]) -> list[tuple[int, str, int]]:
