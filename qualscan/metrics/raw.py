@@ -29,7 +29,7 @@ hands the text over to ``_raw_and_tokens_scan`` -- the same rules token by token
 newline, a lone ``\\r``, a token ``tokenize`` calls ERRORTOKEN, a closing bracket with none open, a
 one-token chunk with a line continuation. Both give identical results
 (``tests/test_metrics_raw_tokens.py``); on Django 5.2.8 the fast path takes every file and costs
-a quarter of the CPU (``benchmarks/raw_tokens.py``).
+under a quarter of the CPU (``benchmarks/raw_tokens.py``).
 """
 
 from __future__ import annotations
@@ -40,16 +40,7 @@ import token
 import tokenize
 from itertools import groupby
 
-from qualscan.metrics.scanner import (
-    T_CLOSE,
-    T_COLON,
-    T_CONTINUATION,
-    T_NEWLINE,
-    T_OPEN,
-    T_SEMICOLON,
-    TOKENS,
-    scan,
-)
+from qualscan.metrics.scanner import TOKENS, scan
 
 _SKIP_CLONE = {
     tokenize.COMMENT,
@@ -197,6 +188,7 @@ def _raw_and_tokens_scan(text: str) -> tuple[dict[str, int], str, list[int]]:
 # The token strings of scanner.TOKENS that tell their kind by themselves: keywords and operators
 # (their clone character) and the tokens that give the structure (their kind).
 _CHARS = {k: v for k, v in _VOCAB.items() if k not in {"(", ")", "[", "]", "{", "}", ":", ";"}}
+T_NEWLINE, T_OPEN, T_CLOSE, T_COLON, T_SEMICOLON, T_CONTINUATION = range(1, 7)
 _STRUCTURE = {
     **dict.fromkeys(("\n", "\r\n"), T_NEWLINE),
     **dict.fromkeys("([{", T_OPEN),

@@ -9,9 +9,9 @@ against ``tokenize`` on real files.
 
 ``TOKENS`` is the fast one: one compiled expression whose ``findall`` over the whole text gives the
 list of token strings -- significant tokens, newlines, comments, line continuations -- built in C,
-without a match object per token. Its alternatives (``_ALTERNATIVES``; ``T_*`` number them) are
+without a match object per token. Its alternatives (``_ALTERNATIVES``) are
 ``tokenize.PseudoToken``'s, reordered only where two of them can never match at the same position
-(so the match is the same), with three changes that make whole-text matching agree with
+(so the match is the same), the operators grouped by first character, with three changes that make whole-text matching agree with
 ``tokenize``'s line-by-line matching:
 
 * a string is matched to its end, across lines -- triple-quoted, or single-quoted and continued
@@ -63,34 +63,49 @@ _STRING = (
     f'|"(?!""){_BODY2}(?:"|{_CONT}(?s:{tokenize.Double})))'
 )
 _UNTERMINATED = f"""{_PREFIX}(?:'''|\"\"\"|'{_BODY1}{_CONT}|"{_BODY2}{_CONT})"""
-# the operators other than brackets, ``:`` and ``;`` (those are alternatives of their own), longest first
-_OPS = "|".join(map(re.escape, sorted(set(tokenize.EXACT_TOKEN_TYPES) - set("()[]{}:;"), reverse=True)))
+def _operators() -> str:
+    """Every operator of ``tokenize`` (brackets, ``:`` and ``;`` included), grouped by first character.
 
-# The alternatives, most frequent kinds first, and their numbers.
+    PseudoToken tries them longest first, so it matches the longest operator the text starts
+    with; here each first character is tried once, then the longest of its continuations that
+    matches. ``.`` (and so ``...``) only where PseudoToken's Number, tried before the operators,
+    cannot match.
+    """
+    by_first: dict[str, list[str]] = {}
+    for op in sorted(tokenize.EXACT_TOKEN_TYPES):
+        by_first.setdefault(op[0], []).append(op)
+    alone = "".join(re.escape(c) for c, ops in sorted(by_first.items()) if ops == [c])
+    parts = [f"[{alone}]"]
+    for first, ops in sorted(by_first.items()):
+        if ops == [first]:
+            continue
+        rest = sorted((op[1:] for op in ops if op != first), key=lambda r: (-len(r), r))
+        group = "(?:" + "|".join(map(re.escape, rest)) + ")" + ("?" if first in ops else "")
+        guard = r"(?!\.[0-9])" if first == "." else ""
+        parts.append(guard + re.escape(first) + group)
+    return "|".join(parts)
+
+
+# The alternatives, the most frequent first.
 _ALTERNATIVES = (
     # an ASCII identifier not followed by a quote: PseudoToken's ``\w+``, and no earlier
-    # alternative of PseudoToken can match where it does (a quote after it: OTHER_NAME or STRING)
+    # alternative of PseudoToken can match where it does (with a quote after it: STRING or the
+    # second ``\w+`` below)
     r"[a-zA-Z_]\w*+(?!['\"])",
-    # ``.`` and ``...`` only where PseudoToken's Number (tried first there) cannot match
-    rf"(?!\.[0-9])(?:{_OPS})",
+    _operators(),
     r"\r?\n",
-    r"[(\[{]",
-    r"[)\]}]",
-    r":",
     _STRING,
     _nocap(tokenize.Number),
     r"#[^\r\n]*",
     _CONT,
-    r";",
     _UNTERMINATED,
     # the names the first alternative leaves (non-ASCII start, or a would-be prefix whose string did
     # not match): tokenize makes them NAME when their first character starts an identifier, else OP
     r"\w+",
     r"\Z",
+    # an ERRORTOKEN
     r"[\s\S]",
 )
-(T_NAME, T_OP, T_NEWLINE, T_OPEN, T_CLOSE, T_COLON, T_STRING, T_NUMBER, T_COMMENT, T_CONTINUATION,
- T_SEMICOLON, T_UNTERMINATED, T_OTHER_NAME, T_END, T_ERROR) = range(1, len(_ALTERNATIVES) + 1)
 # one group around them all, for ``findall``: the token strings, built in C without a match object
 # per token (``finditer`` costs a third more); ``qualscan.metrics.raw`` tells the kinds apart from
 # the strings
