@@ -190,7 +190,10 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def _write(text: str, output: Path | None) -> None:
     # scanned code can put lone surrogates in a report ("\udcff" in a string literal becomes a URL in a
     # message): they cannot be encoded, and stdout's surrogateescape would emit invalid UTF-8 bytes
-    text = _LONE_SURROGATE.sub("\ufffd", text)
+    try:  # the encoder finds a lone surrogate faster than the regex (a 13 MB report: 16 vs 57 ms)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _LONE_SURROGATE.sub("\ufffd", text)
     if output is None:
         sys.stdout.write(text)
         if text and not text.endswith("\n"):
