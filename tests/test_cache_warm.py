@@ -184,3 +184,25 @@ def test_a_file_edited_during_the_run_is_noticed_and_its_report_not_stored(
     (tmp_path / "services/checkout/k8s.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: other\n")
     run(inputs, config)
     assert inputs.changed_during_run == ["services/checkout/k8s.yaml"]
+
+
+def test_the_pack_stays_bounded_when_one_file_keeps_changing(tmp_path: Path) -> None:
+    """Each gate run on an edited file appends an entry; entries older than KEEP_GENERATIONS
+    writes are dropped and the dead bytes compacted away, so the pack does not grow forever."""
+    config = build_tree(tmp_path)
+    _, cache = scan(tmp_path, config)
+    first = (cache.directory / cache_mod.PACK_NAME).stat().st_size
+    target = tmp_path / "services/checkout/mod002.py"
+    text = target.read_text()
+    sizes = []
+    for i in range(4 * cache_mod.KEEP_GENERATIONS):
+        target.write_text(f"# edit {i}\n" + text)
+        found, cache = scan(tmp_path, config)
+        assert (cache.hits, cache.misses) == (N_FILES - 1, 1)
+        assert ("services/checkout/mod002.py", 6, "QS101") in found
+        sizes.append((cache.directory / cache_mod.PACK_NAME).stat().st_size)
+    assert max(sizes) < 3 * first, (first, sizes)
+    target.write_text(text)
+    back, cache = scan(tmp_path, config)
+    assert cache.misses == 1  # the original content aged out long ago
+    assert ("services/checkout/mod002.py", 5, "QS101") in back

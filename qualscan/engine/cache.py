@@ -10,8 +10,9 @@ stores live in the cache directory (format 3, issue #8 perf):
     changes a per-file outcome (enabled rules, their options, metric settings). ``crc`` is the
     CRC-32 of the key followed by the entry's bytes, so a truncated, edited or misplaced entry is
     rejected (and re-analysed), never trusted. Only the entries a run reads are decoded; a run
-    that analysed something rewrites the pack by copying the kept entries' bytes (no re-encoding),
-    keeping entries used in the last ``KEEP_GENERATIONS`` writing runs.
+    that analysed something rewrites the pack: the old body as it is plus the new entries (no
+    re-encoding; compacted once a quarter of it is dead), dropping entries no run used in the last
+    ``KEEP_GENERATIONS`` writes.
 ``stat-<root digest>.json``
     path -> (size, mtime_ns, ctime_ns, inode, SHA-256 of the content): a file whose ``lstat`` still
     matches is neither read nor hashed. An entry is recorded only when the file's mtime and ctime
@@ -226,41 +227,50 @@ class Cache:
             self._write_stat()
 
     def _write_pack(self) -> None:
+        """Header + the kept entries' bytes + the new ones. With little dead space the old body is
+        written back as it is (one copy, no per-entry work) and the new entries appended; else it
+        is compacted. Entries no run used in the last KEEP_GENERATIONS writes are dropped."""
         self._load()
         gen = self._gen + 1
-        chunks: list[bytes] = []
-        entries: dict[str, list[int]] = {}
-        offset = 0
-
-        def add(key: str, data: bytes, used_gen: int) -> None:
-            nonlocal offset
-            chunks.append(data)
-            entries[key] = [offset, len(data), zlib.crc32(data, zlib.crc32(key.encode())), used_gen]
-            offset += len(data)
-
-        for key in sorted(self._entries):
+        body_len = len(self._body)
+        keep: dict[str, list[int]] = {}
+        live = 0
+        for key, entry in self._entries.items():
             if key in self._new:
                 continue
-            entry = self._entries[key]
             try:
-                last = gen if key in self._used else int(entry[3])
-                if last <= gen - KEEP_GENERATIONS:
-                    continue
-                start, length, crc = int(entry[0]), int(entry[1]), int(entry[2])
-                data = bytes(self._body[start : start + length])
-                if len(data) != length or zlib.crc32(data, zlib.crc32(key.encode())) != crc:
-                    continue
+                start, length, crc, last = int(entry[0]), int(entry[1]), int(entry[2]), int(entry[3])
             except (ValueError, TypeError, IndexError):
                 continue
-            add(key, data, last)
+            if key in self._used:
+                last = gen
+            if last <= gen - KEEP_GENERATIONS or start < 0 or length < 0 or start + length > body_len:
+                continue  # too old, or cut off: dropped (a damaged entry is rejected when read)
+            keep[key] = [start, length, crc, last]
+            live += length
+        chunks: list[bytes | memoryview]
+        if live * 4 >= body_len * 3:
+            chunks, offset, entries = [self._body], body_len, keep
+        else:
+            chunks, offset, entries = [], 0, {}
+            for key in sorted(keep):
+                start, length, crc, last = keep[key]
+                chunks.append(self._body[start : start + length])
+                entries[key] = [offset, length, crc, last]
+                offset += length
         for key in sorted(self._new):
-            add(key, self._new[key], gen)
+            data = self._new[key]
+            chunks.append(data)
+            entries[key] = [offset, len(data), zlib.crc32(data, zlib.crc32(key.encode())), gen]
+            offset += len(data)
         header = json.dumps({"format": CACHE_FORMAT, "gen": gen, "entries": entries}, separators=(",", ":")).encode()
         if self._atomic_write(self.directory / PACK_NAME, [header, b"\n", *chunks]):
-            self._entries, self._body, self._gen = entries, memoryview(b"".join(chunks)), gen
             self._new.clear()
+            self._used.clear()
+            self._loaded = False  # a later read loads what was written
+            self._entries, self._body = {}, b""
 
-    def _atomic_write(self, target: Path, parts: list[bytes]) -> bool:
+    def _atomic_write(self, target: Path, parts: list[bytes | memoryview]) -> bool:
         try:
             self.ensure_gitignore()
             target.parent.mkdir(parents=True, exist_ok=True)
