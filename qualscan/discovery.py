@@ -13,7 +13,7 @@ import re
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
@@ -320,6 +320,37 @@ def _exclude_spec(config: Config, diags: list[Diagnostic] | None = None) -> path
     )
 
 
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def spec_matcher(spec: pathspec.GitIgnoreSpec) -> Callable[[str], bool]:
+    """A predicate equal to ``spec.match_file`` for normalised relative POSIX paths, but cheaper.
+
+    When every pattern of the spec ignores (no ``!`` re-include), git's precedence rules cannot
+    change the outcome: a path is ignored exactly when some pattern matches it, so the patterns are
+    joined into one regular expression and searched once (the walk probes every entry: ~20
+    default exclude patterns x 10,000 entries on Django were 200,000 ``re.search`` calls). A spec
+    with a negation keeps pathspec's own matching.
+    """
+    sources: list[str] = []
+    for pattern in spec.patterns:
+        include = getattr(pattern, "include", None)
+        regex = getattr(pattern, "regex", None)
+        if include is None or regex is None:
+            continue  # a no-op line (comment, blank)
+        if include is not True or not isinstance(regex.pattern, str) or regex.flags != re.UNICODE:
+            return spec.match_file
+        sources.append(_NAMED_GROUP.sub("(?:", regex.pattern))
+    if not sources:
+        return lambda _path: False
+    try:
+        combined = re.compile("|".join(f"(?:{src})" for src in sources))
+    except re.error:
+        return spec.match_file
+    search = combined.search
+    return lambda path: search(path) is not None
+
+
 MAX_DIR_DEPTH = 200
 
 
@@ -328,19 +359,19 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
     root = root.resolve()
     entries: list[tuple[str, int]] = []
     diags: list[Diagnostic] = []
-    excludes = _exclude_spec(config, diags)
-    ignore_stack: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+    excludes = spec_matcher(_exclude_spec(config, diags))
+    ignore_stack: list[tuple[str, Callable[[str], bool]]] = []
     seen_dirs: set[tuple[int, int]] = set()
 
     def ignored(rel: str, is_dir: bool) -> bool:
         probe = rel + "/" if is_dir else rel
-        if excludes.match_file(probe):
+        if excludes(probe):
             return True
-        for base, spec in ignore_stack:
+        for base, matches in ignore_stack:
             if base and not rel.startswith(base + "/"):
                 continue
             sub = rel[len(base) + 1 :] if base else rel
-            if spec.match_file(sub + "/" if is_dir else sub):
+            if matches(sub + "/" if is_dir else sub):
                 return True
         return False
 
@@ -365,7 +396,7 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
                 gi_rel = f"{rel_dir}/.gitignore".lstrip("/")
                 gi_lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
                 spec = pathspec.GitIgnoreSpec.from_lines(safe_patterns(gi_lines, gi_rel, diags))
-                ignore_stack.append((rel_dir, spec))
+                ignore_stack.append((rel_dir, spec_matcher(spec)))
                 pushed = True
             except (OSError, ValueError) as exc:
                 diags.append(Diagnostic(f"{rel_dir}/.gitignore".lstrip("/"), 0, Level.WARNING, f"unreadable .gitignore: {exc}"))
