@@ -375,9 +375,9 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
                 return True
         return False
 
-    def visit(directory: Path, rel_dir: str, depth: int = 0) -> None:
+    def visit(directory: str, rel_dir: str, depth: int = 0) -> None:
         try:
-            st = directory.stat()
+            st = os.stat(directory)
         except OSError as exc:
             diags.append(Diagnostic(rel_dir or ".", 0, Level.WARNING, f"cannot read directory: {exc.strerror}"))
             return
@@ -385,16 +385,17 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
         if key in seen_dirs:
             return
         seen_dirs.add(key)
-        gi = directory / ".gitignore"
+        gi = os.path.join(directory, ".gitignore")  # strings, not pathlib: this runs once per directory
         pushed = False
         try:  # Path.is_file() raises PermissionError (EACCES) in a directory we may not search
-            gi_regular = stat.S_ISREG(gi.lstat().st_mode)
+            gi_regular = stat.S_ISREG(os.lstat(gi).st_mode)
         except OSError:
             gi_regular = False
         if gi_regular:
             try:
                 gi_rel = f"{rel_dir}/.gitignore".lstrip("/")
-                gi_lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
+                with open(gi, encoding="utf-8", errors="replace") as fh:
+                    gi_lines = fh.read().splitlines()
                 spec = pathspec.GitIgnoreSpec.from_lines(safe_patterns(gi_lines, gi_rel, diags))
                 ignore_stack.append((rel_dir, spec_matcher(spec)))
                 pushed = True
@@ -430,7 +431,7 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
                     if depth >= MAX_DIR_DEPTH:  # the walk recurses: a hostile tree must not exhaust the stack
                         diags.append(Diagnostic(rel, 0, Level.WARNING, f"directory nested deeper than {MAX_DIR_DEPTH} levels; not descended"))
                         continue
-                    visit(Path(entry.path), rel, depth + 1)
+                    visit(entry.path, rel, depth + 1)
             elif stat.S_ISREG(mode) and not ignored(rel, False):
                 try:
                     entries.append((rel, entry.stat(follow_symlinks=False).st_size))
@@ -439,7 +440,7 @@ def walk(root: Path, config: Config) -> tuple[list[tuple[str, int]], list[Diagno
         if pushed:
             ignore_stack.pop()
 
-    visit(root, "")
+    visit(str(root), "")
     return entries, diags
 
 
