@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pathspec
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from qualscan.config import Config
@@ -56,7 +56,10 @@ _path = st.lists(st.sampled_from(["a", "b", "ab", "x.py", "c d", "#", "!x", "b.p
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_pattern, max_size=5), st.lists(_path, min_size=1, max_size=8))
 def test_equal_to_pathspec_on_generated_patterns(lines: list[str], paths: list[str]) -> None:
-    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # e.g. a lone "!": pathspec rejects it (the walk reports such a .gitignore)
+        assume(False)
     fast = spec_matcher(spec)
     for path in paths:
         assert fast(path) == spec.match_file(path), (lines, path)
