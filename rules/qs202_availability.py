@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from qualscan.engine.rule import Hit, ProjectContext, ProjectRule
-from qualscan.graph.deployment import selects
 from qualscan.model import Confidence, Severity
 from qualscan.parsers.helm import UNRESOLVED_TEXT
 
@@ -232,7 +231,7 @@ class AutoscalerBelowPeak(ProjectRule):
             if h.max_replicas is None or not h.max_line:
                 continue
             target = next(
-                (w for w in dm.k8s_workloads if w.name == h.target_name and (not h.target_kind or w.kind == h.target_kind)),
+                (w for w in dm.k8s_workloads_named(h.target_name) if not h.target_kind or w.kind == h.target_kind),
                 None,
             )
             base = max(h.min_replicas, target.effective_replicas if target and target.replicas is not None else 0, 1)
@@ -310,8 +309,8 @@ class PdbBlocksEviction(ProjectRule):
             elif isinstance(p.min_available, str) and p.min_available.strip() == "100%":
                 reason = "minAvailable: 100% never allows an eviction"
             elif isinstance(p.min_available, int):
-                for w in dm.k8s_workloads:
-                    if not selects(p.selector, p.file, w) or w.kind not in LONG_RUNNING:
+                for w in dm.workloads_selected(p.selector, p.file):
+                    if w.kind not in LONG_RUNNING:
                         continue
                     floor = effective_min(dm, w)
                     if p.min_available >= floor:
@@ -375,11 +374,10 @@ class SelectorMatchesNothing(ProjectRule):
         dm = deployment_of(ctx)
         if dm is None or not dm.k8s_workloads:
             return
-        wls = dm.k8s_workloads
         for h in dm.hpas:
             if not h.target_name or UNRESOLVED_TEXT in h.target_name or not h.target_line:
                 continue
-            if not any(w.name == h.target_name and (not h.target_kind or w.kind == h.target_kind) for w in wls):
+            if not any(not h.target_kind or w.kind == h.target_kind for w in dm.k8s_workloads_named(h.target_name)):
                 yield hit(
                     f"HPA {h.name} targets {h.target_kind or 'workload'} {h.target_name}, which is not defined: nothing autoscales",
                     h.file,
@@ -387,7 +385,7 @@ class SelectorMatchesNothing(ProjectRule):
                     key=f"hpa/{h.name}",
                 )
         for p in dm.pdbs:
-            if p.selector and p.selector_line and not _unresolved(p.selector) and not any(w.matches(p.selector) for w in wls):
+            if p.selector and p.selector_line and not _unresolved(p.selector) and not dm.k8s_workloads_matching(p.selector):
                 yield hit(
                     f"PodDisruptionBudget {p.name} selects {_fmt(p.selector)}, which matches no workload: it protects nothing",
                     p.file,
@@ -395,7 +393,7 @@ class SelectorMatchesNothing(ProjectRule):
                     key=f"pdb/{p.name}",
                 )
         for n in dm.network_policies:
-            if n.pod_selector and n.selector_line and not _unresolved(n.pod_selector) and not any(w.matches(n.pod_selector) for w in wls):
+            if n.pod_selector and n.selector_line and not _unresolved(n.pod_selector) and not dm.k8s_workloads_matching(n.pod_selector):
                 yield hit(
                     f"NetworkPolicy {n.name} selects {_fmt(n.pod_selector)}, which matches no workload: it applies to nothing",
                     n.file,

@@ -355,8 +355,8 @@ class Builder:
         for svc in self.dm.services:
             matched = {
                 self.dm.node_of[wkey(w)]
-                for w in self.dm.k8s_workloads
-                if wkey(w) in self.dm.node_of and svc.selector and w.matches(svc.selector)
+                for w in self.dm.k8s_workloads_matching(svc.selector)
+                if wkey(w) in self.dm.node_of
             }
             if not matched and svc.name.lower() in self.alias:
                 matched = {self.alias[svc.name.lower()]}
@@ -632,15 +632,21 @@ class Builder:
                     )
 
     def from_network_policies(self) -> None:
-        wls = [w for w in self.dm.k8s_workloads if wkey(w) in self.dm.node_of]
+        node_of = self.dm.node_of
+        by_label: dict[str, list[Workload]] = {}  # label name -> the workloads (with a node) carrying it
+        if self.dm.network_policies:
+            for w in self.dm.k8s_workloads:
+                if wkey(w) in node_of:
+                    for k in w.labels:
+                        by_label.setdefault(k, []).append(w)
 
         def select(sel: dict[str, str]) -> set[str]:
-            exact = {self.dm.node_of[wkey(w)] for w in wls if w.matches(sel)}
+            exact = {node_of[wkey(w)] for w in self.dm.k8s_workloads_matching(sel) if wkey(w) in node_of}
             if exact or len(sel) != 1:
                 return exact
             # a selector that matches nothing (QS206) still says who was meant: cart ~ carts
             (k, v), = sel.items()
-            return {self.dm.node_of[wkey(w)] for w in wls if k in w.labels and normalize(w.labels[k]) == normalize(v)}
+            return {node_of[wkey(w)] for w in by_label.get(k, ()) if normalize(w.labels[k]) == normalize(v)}
 
         for pol in self.dm.network_policies:
             targets = select(pol.pod_selector) if pol.pod_selector else set()

@@ -61,6 +61,7 @@ class DeploymentModel:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # filled by the graph builder: workload key -> graph node name
     node_of: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+    _index: _Index | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def k8s_workloads(self) -> list[k8s_p.Workload]:
@@ -73,14 +74,44 @@ class DeploymentModel:
     def node(self, wl: k8s_p.Workload) -> str | None:
         return self.node_of.get(wkey(wl))
 
+    def index(self) -> _Index:
+        """Lookups by name and label over the workloads, HPAs and PDBs, built on first use and
+        rebuilt when one of those lists is replaced or grows (the lookups below were scans of
+        every resource per workload: quadratic in the number of services)."""
+        sig = _Index.signature(self)
+        if self._index is None or self._index.sig != sig:
+            self._index = _Index(self, sig)
+        return self._index
+
     def hpa_for(self, wl: k8s_p.Workload) -> k8s_p.HPA | None:
-        for h in self.hpas:
-            if h.target_name == wl.name and (not h.target_kind or h.target_kind == wl.kind) and _same_ns(h.namespace, wl.namespace):
+        for h in self.index().hpas_by_target.get(wl.name, ()):
+            if (not h.target_kind or h.target_kind == wl.kind) and _same_ns(h.namespace, wl.namespace):
                 return h
         return None
 
     def pdbs_for(self, wl: k8s_p.Workload) -> list[k8s_p.PDB]:
-        return [p for p in self.pdbs if selects(p.selector, p.file, wl) and _same_ns(p.namespace, wl.namespace)]
+        """``[p for p in self.pdbs if selects(p.selector, p.file, wl) and same namespace]``."""
+        pdbs = self.pdbs
+        return [
+            pdbs[i]
+            for i in self.index().pdb_candidates(wl)
+            if selects(pdbs[i].selector, pdbs[i].file, wl) and _same_ns(pdbs[i].namespace, wl.namespace)
+        ]
+
+    def workloads_selected(self, selector: dict[str, str], file: str) -> list[k8s_p.Workload]:
+        """``[w for w in self.k8s_workloads if selects(selector, file, w)]``, in that order."""
+        ix = self.index()
+        if selector:
+            return ix.labels.matching(selector)
+        return [w for w in ix.helm_unlabelled.get(posixpath.dirname(file), ()) if selects(selector, file, w)]
+
+    def k8s_workloads_matching(self, selector: dict[str, str]) -> list[k8s_p.Workload]:
+        """``[w for w in self.k8s_workloads if w.matches(selector)]``, in that order."""
+        return self.index().labels.matching(selector)
+
+    def k8s_workloads_named(self, name: str) -> list[k8s_p.Workload]:
+        """``[w for w in self.k8s_workloads if w.name == name]``, in that order."""
+        return self.index().k8s_by_name.get(name, [])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +133,47 @@ class DeploymentModel:
             "ingresses": [{"name": i.name, "file": i.file} for i in self.ingresses],
             "depends_on": [d.__dict__ for d in self.depends_on],
         }
+
+
+class _Index:
+    """The lookups of :meth:`DeploymentModel.index` (label values and names are read once, when
+    it is built: the deployment model is final by the time anything matches selectors)."""
+
+    def __init__(self, dm: DeploymentModel, sig: tuple[int, ...]) -> None:
+        self.sig = sig
+        k8s = dm.k8s_workloads
+        self.labels = k8s_p.LabelIndex(k8s)
+        self.k8s_by_name: dict[str, list[k8s_p.Workload]] = {}
+        self.helm_unlabelled: dict[str, list[k8s_p.Workload]] = {}  # chart directory -> workloads
+        for w in k8s:
+            self.k8s_by_name.setdefault(w.name, []).append(w)
+            if w.source == "helm" and not w.labels:
+                self.helm_unlabelled.setdefault(posixpath.dirname(w.file), []).append(w)
+        self.hpas_by_target: dict[str, list[k8s_p.HPA]] = {}
+        for h in dm.hpas:
+            self.hpas_by_target.setdefault(h.target_name, []).append(h)
+        # a PDB is filed under one (label, value) pair of its selector: every workload it selects
+        # carries that pair; the PDBs with an empty selector (the Helm case of ``selects``) are
+        # candidates for every workload
+        self.pdbs_by_pair: dict[tuple[str, str], list[int]] = {}
+        self.pdbs_any: list[int] = []
+        for i, p in enumerate(dm.pdbs):
+            if p.selector:
+                k, v = next(iter(p.selector.items()))
+                self.pdbs_by_pair.setdefault((k, str(v)), []).append(i)
+            else:
+                self.pdbs_any.append(i)
+
+    @staticmethod
+    def signature(dm: DeploymentModel) -> tuple[int, ...]:
+        return (id(dm.workloads), len(dm.workloads), id(dm.hpas), len(dm.hpas), id(dm.pdbs), len(dm.pdbs))
+
+    def pdb_candidates(self, wl: k8s_p.Workload) -> list[int]:
+        """Indexes into ``dm.pdbs`` of the PDBs that may select ``wl``, ascending."""
+        found = list(self.pdbs_any)
+        for pair in wl.labels.items():
+            found += self.pdbs_by_pair.get(pair, ())
+        return sorted(set(found))
 
 
 def selects(selector: dict[str, str], file: str, wl: k8s_p.Workload) -> bool:

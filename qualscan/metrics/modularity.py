@@ -52,6 +52,24 @@ class ModuleIndex:
     service_of: dict[str, str | None] = field(default_factory=dict)
     package_root_name: dict[str, str] = field(default_factory=dict)  # path -> package-chain name
     top_packages: dict[str | None, set[str]] = field(default_factory=dict)  # service -> top-level names
+    # dotted name -> (its by_name list, that list grouped by service in list order), made on first use
+    _grouped: dict[str, tuple[list[str], dict[str | None, list[str]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def by_service(self, dotted: str) -> dict[str | None, list[str]]:
+        """``by_name[dotted]`` grouped by owning service (each group in list order): one
+        resolution no longer scans every service's file of a name that every service has
+        (``app.models``), which made the import graph quadratic in the number of services."""
+        cands = self.by_name.get(dotted) or []
+        cached = self._grouped.get(dotted)
+        if cached is not None and cached[0] is cands:
+            return cached[1]
+        groups: dict[str | None, list[str]] = {}
+        for c in cands:
+            groups.setdefault(self.service_of.get(c), []).append(c)
+        self._grouped[dotted] = (cands, groups)
+        return groups
 
 
 def _dotted(path: str) -> list[str]:
@@ -162,18 +180,18 @@ def _pick(importer: str, dotted: str, idx: ModuleIndex) -> str | None:
     if not cands:
         return None
     own = idx.service_of.get(importer)
-    same = [c for c in cands if idx.service_of.get(c) == own]
+    groups = idx.by_service(dotted)
+    same = groups.get(own)
     if same:
         # nearest: longest common directory prefix with the importer
         return max(same, key=lambda c: (_common(c, importer), c))
     top = dotted.split(".")[0]
     if own is not None and top in idx.top_packages.get(own, set()):
         return None  # the importer's own package of that name wins at runtime
-    shared = [c for c in cands if idx.service_of.get(c) is None]
+    shared = groups.get(None)
     if shared:
         return shared[0]
-    others = sorted(cands)
-    return others[0] if len({idx.service_of.get(c) for c in others}) == 1 or len(others) == 1 else None
+    return min(cands) if len(groups) == 1 or len(cands) == 1 else None
 
 
 def _common(a: str, b: str) -> int:

@@ -338,14 +338,28 @@ def analyze_project(
     for s, deps in svc_deps.items():
         for d in deps:
             depended_on_by[d].add(s)
+    # per-service groupings, made once (a scan of every file / function / clone group per
+    # service made this loop quadratic in the number of services)
+    own_files: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in files_json:
+        if not r["is_test"]:
+            own_files[r["service"]].append(r)
+    own_funcs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in functions_json:
+        if not f["is_test"]:
+            own_funcs[f["service"]].append(f)
+    cycles_of = Counter(service_of.get(c["break"]["file"]) for c in cycles)
+    cross_of = Counter(c["service"] for c in cross)
+    clones_of = Counter(s for g in groups if g["cross_service"] for s in set(g["services"]))
+    hotspots_of = Counter(h["service"] for h in hotspots or ())
     matrix: dict[str, dict[str, Any]] = {}
     names = sorted({s.name for s in services} | {s for s in service_of.values() if s is not None})
     for name in names:
-        own = [r for r in files_json if r["service"] == name and not r["is_test"]]
+        own = own_files.get(name, [])
         if not own and name not in service_dirs:
             continue
         own_paths = {r["path"] for r in own}
-        funcs = [f for f in functions_json if f["service"] == name and not f["is_test"]]
+        funcs = own_funcs.get(name, [])
         sloc = sum(r["sloc"] or 0 for r in own)
         loc = sum(r["loc"] or 0 for r in own)
         values: dict[str, float | None] = {}
@@ -379,12 +393,10 @@ def analyze_project(
         details["max_cognitive"] = max((f["cognitive"] for f in funcs), default=None)
         mis = [r["mi"] for r in own if r["mi"] is not None]
         details["min_mi"] = round(min(mis), 2) if mis else None
-        details["import_cycles"] = sum(1 for c in cycles if service_of.get(c["break"]["file"]) == name)
-        details["cross_service_imports"] = sum(1 for c in cross if c["service"] == name)
+        details["import_cycles"] = cycles_of[name]
+        details["cross_service_imports"] = cross_of[name]
         details["duplicated_lines"] = dup
-        details["cross_service_clones"] = sum(
-            1 for g in groups if g["cross_service"] and name in g["services"]
-        )
+        details["cross_service_clones"] = clones_of[name]
         details["critical"] = name in critical
         if svc_cov:
             details["branch_rate"] = svc_cov.get("branch_rate")
@@ -394,7 +406,7 @@ def analyze_project(
             details["commits"] = total
             details["authors"] = len(authors)
             details["main_author_share"] = round(max(authors.values()) / total, 4) if total else None
-            details["hotspots"] = sum(1 for h in hotspots or () if h["service"] == name)
+            details["hotspots"] = hotspots_of[name]
         row = {
             col: {"value": values[col], "grade": grade(col, values[col], config)} for col in COLUMNS
         }
@@ -486,15 +498,15 @@ def _coverage_json(
                 }
             )
     complex_uncovered.sort(key=lambda r: (-r["score"], r["file"], r["line"]))
+    rated: dict[str | None, list[tuple[float, str]]] = defaultdict(list)
+    for p, entry in files_out.items():
+        if not is_test.get(p) and entry["line_rate"] is not None:
+            rated[service_of.get(p)].append((entry["line_rate"], p))
     services_out = {}
     for svc in sorted(set(svc_lines) | set(svc_br)):
         cov, tot = svc_lines[svc]
         bc, bt = svc_br.get(svc, [0, 0])
-        least = [
-            (files_out[p]["line_rate"], p)
-            for p in files_out
-            if service_of.get(p) == svc and not is_test.get(p) and files_out[p]["line_rate"] is not None
-        ]
+        least = rated.get(svc, [])
         services_out[svc] = {
             "lines": tot,
             "covered": cov,

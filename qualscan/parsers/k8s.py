@@ -107,6 +107,35 @@ class Workload:
         return bool(selector) and all(self.labels.get(k) == str(v) for k, v in selector.items())
 
 
+class LabelIndex:
+    """Workloads by ``(label, value)``: what a selector matches without testing every workload.
+
+    ``index.matching(sel)`` is ``[w for w in workloads if w.matches(sel)]``, in the same order, at
+    the cost of the shortest candidate list of the selector's pairs (a scan of every workload per
+    selector made Service/PDB/NetworkPolicy matching quadratic in the number of services). The
+    index reads the labels when it is built: build it after the workloads are final."""
+
+    def __init__(self, workloads: list[Workload]) -> None:
+        self.workloads = workloads
+        self._by_pair: dict[tuple[str, str], list[int]] = {}
+        for i, w in enumerate(workloads):
+            for pair in w.labels.items():
+                self._by_pair.setdefault(pair, []).append(i)
+
+    def matching(self, selector: dict[str, str]) -> list[Workload]:
+        if not selector:
+            return []
+        shortest: list[int] | None = None
+        for k, v in selector.items():
+            found = self._by_pair.get((k, str(v)))
+            if not found:
+                return []
+            if shortest is None or len(found) < len(shortest):
+                shortest = found
+        assert shortest is not None
+        return [self.workloads[i] for i in shortest if self.workloads[i].matches(selector)]
+
+
 @dataclass
 class KService:
     name: str
