@@ -8,6 +8,6 @@ if not getattr(sys.flags, "safe_path", False):
     _cwd = os.getcwd()
     sys.path[:] = [p for p in sys.path if p not in ("", ".", _cwd)]
 
-from qualscan.cli import main  # noqa: E402
+from qualscan.cli import run  # noqa: E402
 
-raise SystemExit(main())
+raise SystemExit(run())

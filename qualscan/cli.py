@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import gc
 import importlib
 import json
 import os
@@ -694,6 +695,23 @@ COMMANDS = {
     "check": cmd_check,
     "baseline": cmd_baseline,
 }
+
+
+# The same setting as the pool workers' (engine/worker.py GC_THRESHOLD): a scan builds millions of
+# short-lived objects (decoded cache entries, per-file facts, report records) and few cycles; the
+# default gen-0 threshold of 700 makes the cyclic collector rescan them over and over. Measured on a
+# one-file Django gate: 2.76 -> 2.28 s user CPU.
+GC_THRESHOLD = (50_000, 20, 100)
+
+
+def run() -> int:
+    """The program's entry point (console script and ``python -m qualscan``): tune the GC, then ``main``.
+
+    ``main`` itself leaves the GC alone, so that callers embedding qualscan (tests, IDEs) keep theirs.
+    """
+    gc.freeze()  # the imported modules: never garbage, never rescanned
+    gc.set_threshold(*GC_THRESHOLD)
+    return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,3 +19,23 @@ def test_pool_workers_raise_the_gc_threshold_and_the_caller_keeps_its_own() -> N
         assert pool.submit(gc.get_threshold).result() == GC_THRESHOLD
         assert pool.submit(gc.get_freeze_count).result() > 0  # the inherited modules were frozen
     assert gc.get_threshold() == before
+
+
+def test_the_program_entry_point_tunes_the_gc_and_main_does_not() -> None:
+    import subprocess
+    import sys
+
+    from qualscan import cli
+
+    assert cli.GC_THRESHOLD == GC_THRESHOLD
+    code = (
+        "import gc, sys\n"
+        "sys.argv = ['qualscan', 'rules']\n"
+        "from qualscan import cli\n"
+        "before = gc.get_threshold()\n"
+        "assert cli.main() == 0 and gc.get_threshold() == before\n"
+        "assert cli.run() == 0\n"
+        "print('GC', gc.get_threshold(), gc.get_freeze_count() > 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip().splitlines()[-1] == f"GC {GC_THRESHOLD} True"
