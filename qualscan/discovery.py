@@ -154,14 +154,15 @@ def build_inventory(
     """Classify files and find services from (relative POSIX path, size) pairs. Pure."""
     entries = sorted(entries)
     paths = [p for p, _ in entries]
-    helm_charts = sorted(str(PurePosixPath(p).parent) if "/" in p else "" for p in paths if PurePosixPath(p).name == "Chart.yaml")
+    # string operations, not PurePosixPath, per path: the walk's paths are already normalised POSIX
+    # relative paths ("a/b/c", never "./", "//" or a trailing "/")
+    split = [p.rpartition("/") for p in paths]  # (parent or "", "/" or "", name)
+    helm_charts = sorted(parent for parent, _, name in split if name == "Chart.yaml")
     # -- candidate service directories: directories holding a build marker
     marker_dirs: dict[str, list[str]] = {}
-    for p in paths:
-        pp = PurePosixPath(p)
-        if _is_marker(pp.name):
-            d = str(pp.parent) if len(pp.parts) > 1 else ""
-            marker_dirs.setdefault(d, []).append(pp.name)
+    for parent, _, name in split:
+        if _is_marker(name):
+            marker_dirs.setdefault(parent, []).append(name)
     declared = _declared_services(config, paths)
     ignored = {name for name, opts in config.services.items() if opts.get("ignore")}
     service_dirs: dict[str, str] = {}  # dir -> name
