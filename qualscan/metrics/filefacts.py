@@ -12,7 +12,7 @@ from qualscan.metrics.raw import raw_and_tokens
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # bumped whenever the shape of the per-file facts changes: facts of another version (an engine
 # cache written by an older qualscan) are ignored by the project pass, with a diagnostic
-FACTS_VERSION = 2
+FACTS_VERSION = 3  # 3: clone tokens in printable ASCII
 
 
 def _is_type_checking(test: ast.expr) -> bool:

@@ -54,10 +54,15 @@ _SKIP_CLONE = {
 _OPEN = {"(", "[", "{"}
 _CLOSE = {")", "]", "}"}
 
-# Deterministic vocabulary: keywords and exact operator tokens each get one private character.
+# Deterministic vocabulary: keywords and exact operator tokens each get one private character,
+# printable ASCII first (85 words on Python 3.11, 89 characters free): an ASCII token string is a
+# compact 1-byte-per-character str, and JSON carries it verbatim -- characters beyond ASCII were
+# written as 6-byte "\uXXXX" escapes, a third of the per-file cache, and decoding them cost 25 %
+# more time on a warm Django run. Any word beyond the ASCII set falls back to U+0100 onwards.
+_ASCII = [c for c in map(chr, range(0x21, 0x7F)) if c not in '$0"?\\']
 _VOCAB: dict[str, str] = {}
 for _i, _w in enumerate(sorted(set(keyword.kwlist) | set(keyword.softkwlist) | set(token.EXACT_TOKEN_TYPES))):
-    _VOCAB[_w] = chr(0x100 + _i)
+    _VOCAB[_w] = _ASCII[_i] if _i < len(_ASCII) else chr(0x100 + _i)
 IDENT = "$"
 NUMBER = "0"
 STRING = '"'
