@@ -102,7 +102,8 @@ def test_same_as_a_full_walk_on_real_code(root: str) -> None:
     assert checked > 0
 
 
-# --- the per-file cache, format 2 (checksum over the stored bytes, no re-serialisation) -------------
+# --- the per-file cache, format 3 (one pack; a CRC over key + stored bytes, no re-serialisation) ---
+# Tampering with single entries is covered by tests/test_cache_incremental.py through whole scans.
 
 
 def _cache(tmp_path: Path) -> Any:
@@ -112,41 +113,41 @@ def _cache(tmp_path: Path) -> Any:
     return Cache(tmp_path / "cache", Config())
 
 
-def test_cache_round_trip_and_tampering(tmp_path: Path) -> None:
+def test_cache_round_trip_through_the_pack(tmp_path: Path) -> None:
+    from qualscan.engine.cache import CACHE_FORMAT, PACK_NAME
+
     cache = _cache(tmp_path)
     key = cache.key("app/x.py", "0" * 64, {"service": "app"})
-    payload = {"path": "app/x.py", "hits": [{"line": 3, "rule": "QS101"}], "metrics": {"n": 1.5, "u": "é"}}
+    payload = {"path": "app/x.py", "hits": [{"line": 3, "rule": "QS101"}], "metrics": {"n": 1.5, "u": "é", "t": "$(0)"}}
     cache.put(key, payload)
-    assert cache.get(key) == payload and cache.hits == 1
-    file = tmp_path / "cache" / key[:2] / f"{key}.json"
-    head, _, body = file.read_bytes().partition(b"\n")
-    assert json.loads(head)["format"] == 2 and json.loads(body) == payload
-    # a changed payload byte, a foreign key, an old-format entry, garbage: all misses, never errors
-    file.write_bytes(head + b"\n" + body.replace(b"QS101", b"QS102"))
-    assert cache.get(key) is None
-    other = cache.key("app/y.py", "1" * 64, {})
-    cache.put(other, payload)
-    file.write_bytes((tmp_path / "cache" / other[:2] / f"{other}.json").read_bytes())
-    assert cache.get(key) is None
-    file.write_text(json.dumps({"key": key, "check": "x", "payload": payload}))
-    assert cache.get(key) is None
-    file.write_bytes(b"\xff\xfe\x00garbage")
-    assert cache.get(key) is None
-    assert cache.rejected == 4
-    cache.put(key, payload)  # rewritten
-    assert cache.get(key) == payload
+    cache.flush()
+    fresh = _cache(tmp_path)
+    assert fresh.get(key) == payload and fresh.hits == 1
+    raw = (tmp_path / "cache" / PACK_NAME).read_bytes()
+    head, _, body = raw.partition(b"\n")
+    header = json.loads(head)
+    assert header["format"] == CACHE_FORMAT and key in header["entries"]
+    offset, length = header["entries"][key][:2]
+    assert json.loads(body[offset : offset + length]) == payload  # stored as plain JSON, nothing else
+    # one changed byte of the stored payload: a miss, counted as rejected, never an error
+    (tmp_path / "cache" / PACK_NAME).write_bytes(head + b"\n" + body.replace(b"QS101", b"QS102"))
+    tampered = _cache(tmp_path)
+    assert tampered.get(key) is None and tampered.rejected == 1
 
 
-def test_cache_entry_symlinked_out_is_not_read(tmp_path: Path) -> None:
+def test_cache_pack_symlinked_out_is_not_read(tmp_path: Path) -> None:
+    from qualscan.engine.cache import PACK_NAME
+
     cache = _cache(tmp_path)
     key = cache.key("app/x.py", "2" * 64, {})
     cache.put(key, {"path": "app/x.py"})
-    file = tmp_path / "cache" / key[:2] / f"{key}.json"
-    planted = tmp_path / "planted.json"
-    planted.write_bytes(file.read_bytes())
-    file.unlink()
-    os.symlink(planted, file)
-    assert cache.get(key) is None
+    cache.flush()
+    pack = tmp_path / "cache" / PACK_NAME
+    planted = tmp_path / "planted.pack"
+    planted.write_bytes(pack.read_bytes())
+    pack.unlink()
+    os.symlink(planted, pack)
+    assert _cache(tmp_path).get(key) is None
 
 
 # --- model.jsonable: exact-type fast paths give what the general conversion gives -------------------
