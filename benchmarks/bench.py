@@ -247,6 +247,10 @@ def snapshot() -> tuple[Path, str]:
         for sub in ("rules", "templates"):
             if (dest / sub).is_dir():
                 shutil.move(str(dest / sub), str(dest / "qualscan" / sub))
+        # byte-compile it, as `pip install` does for an installed wheel (and did for radon, lizard and
+        # bandit in the tools' venv): without .pyc files -- PYTHONDONTWRITEBYTECODE is set on the build
+        # machines -- every qualscan run would recompile its ~260 modules (~0.1-0.15 s per run)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest / "qualscan")], check=True)
     return dest, commit
 
 
