@@ -8,8 +8,22 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from qualscan.config import Config
+from _gate_support import write
+
+from qualscan.config import Config, parse_config
 from qualscan.engine import cache as cache_mod
+
+CALL = 'import requests\n\n\ndef f{i}(x):\n    return requests.get(f"http://cart/{{x}}/{i}")\n'
+
+
+def build_tree(root: Path, n_files: int) -> Config:
+    """A checkout service of ``n_files`` modules, each with one timeout-less call (a QS101 finding)."""
+    files = {"qualscan.toml": '[journeys]\nbuy = ["gateway", "checkout", "payment"]\n',
+             "services/checkout/Dockerfile": "FROM python:3.12\n"}
+    for i in range(n_files):
+        files[f"services/checkout/mod{i:03}.py"] = CALL.format(i=i)
+    write(root, files)
+    return parse_config((root / "qualscan.toml").read_bytes(), source="qualscan.toml").with_overrides(jobs=1)
 
 
 def pack_file(cache_dir: Path) -> Path:

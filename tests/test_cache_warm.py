@@ -9,24 +9,20 @@ import json
 import os
 from pathlib import Path
 
+import _cache_support
 import pytest
 from _gate_support import commit, git, make_repo, run_cli, write
 
-from qualscan.config import Config, parse_config
+from qualscan.config import Config
 from qualscan.engine import cache as cache_mod
 from qualscan.engine.pipeline import prepare_inputs, run
 
 N_FILES = 12
-CALL = 'import requests\n\n\ndef f{i}(x):\n    return requests.get(f"http://cart/{{x}}/{i}")\n'
+CALL = _cache_support.CALL
 
 
 def build_tree(root: Path) -> Config:
-    files = {"qualscan.toml": '[journeys]\nbuy = ["gateway", "checkout", "payment"]\n',
-             "services/checkout/Dockerfile": "FROM python:3.12\n"}
-    for i in range(N_FILES):
-        files[f"services/checkout/mod{i:03}.py"] = CALL.format(i=i)
-    write(root, files)
-    return parse_config((root / "qualscan.toml").read_bytes(), source="qualscan.toml").with_overrides(jobs=1)
+    return _cache_support.build_tree(root, N_FILES)
 
 
 def scan(root: Path, config: Config) -> tuple[set[tuple[str, int, str]], cache_mod.Cache]:

@@ -114,7 +114,9 @@ def _cache(tmp_path: Path) -> Any:
 
 
 def test_cache_round_trip_through_the_pack(tmp_path: Path) -> None:
-    from qualscan.engine.cache import CACHE_FORMAT, PACK_NAME
+    from _cache_support import entry_bytes, read_pack, write_pack
+
+    from qualscan.engine.cache import CACHE_FORMAT
 
     cache = _cache(tmp_path)
     key = cache.key("app/x.py", "0" * 64, {"service": "app"})
@@ -123,14 +125,11 @@ def test_cache_round_trip_through_the_pack(tmp_path: Path) -> None:
     cache.flush()
     fresh = _cache(tmp_path)
     assert fresh.get(key) == payload and fresh.hits == 1
-    raw = (tmp_path / "cache" / PACK_NAME).read_bytes()
-    head, _, body = raw.partition(b"\n")
-    header = json.loads(head)
+    header, body = read_pack(tmp_path / "cache")
     assert header["format"] == CACHE_FORMAT and key in header["entries"]
-    offset, length = header["entries"][key][:2]
-    assert json.loads(body[offset : offset + length]) == payload  # stored as plain JSON, nothing else
+    assert json.loads(entry_bytes(tmp_path / "cache", key)) == payload  # stored as plain JSON, nothing else
     # one changed byte of the stored payload: a miss, counted as rejected, never an error
-    (tmp_path / "cache" / PACK_NAME).write_bytes(head + b"\n" + body.replace(b"QS101", b"QS102"))
+    write_pack(tmp_path / "cache", header, body.replace(b"QS101", b"QS102"))
     tampered = _cache(tmp_path)
     assert tampered.get(key) is None and tampered.rejected == 1
 
