@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -392,16 +392,23 @@ class GateVerdict:
         }
 
 
-def _functions(result: ScanResult) -> list[dict[str, Any]]:
-    out = []
+def _functions(result: ScanResult, only: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """The judged functions (``only``: of these files; a one-file gate on a large repository
+    need not build a record for each of its ~30,000 functions)."""
+    return list(_judged(result, only))
+
+
+def _judged(result: ScanResult, only: Collection[str] | None = None) -> Iterator[dict[str, Any]]:
     for fn in (result.metrics or {}).get("functions", []) or []:
         if not isinstance(fn, Mapping):
             continue
         file = fn.get("file")
+        if not isinstance(file, str) or (only is not None and file not in only):
+            continue
         line = fn.get("line")
-        if not isinstance(file, str) or not isinstance(line, int) or fn.get("is_test"):
+        if not isinstance(line, int) or fn.get("is_test"):
             continue  # test code does not run in production: not judged, not recorded
-        out.append(
+        yield (
             {
                 "file": file,
                 "qualname": str(fn.get("qualname") or fn.get("name") or f"<line {line}>"),
@@ -412,7 +419,6 @@ def _functions(result: ScanResult) -> list[dict[str, Any]]:
                 "service": fn.get("service"),
             }
         )
-    return out
 
 
 class _Services:
@@ -510,8 +516,8 @@ def evaluate(
         conditions.append(Condition("new_findings", "pass", f"no {scope}finding at or above {floor}"))
 
     # 2. complexity of changed functions
-    funcs = _functions(result)
-    if not funcs:
+    funcs = _functions(result, only=changed)
+    if not funcs and (changed is None or next(_judged(result), None) is None):
         conditions.append(Condition("complexity", "skipped", "no function metrics in the scan"))
     else:
         over: list[dict[str, Any]] = []

@@ -222,6 +222,19 @@ def test_complexity_against_a_baseline_flags_new_or_grown_functions() -> None:
     assert cond(evaluate(make_result(), resolve_policy(Config())), "complexity")["status"] == "skipped"
 
 
+def test_complexity_in_diff_mode_passes_when_no_changed_file_has_functions() -> None:
+    # only the changed files' functions are judged; a diff touching none of them still passes the
+    # condition (it is not "skipped": the scan has function metrics)
+    policy = resolve_policy(Config())
+    only_yaml = evaluate(make_result(functions=FUNCS), policy, changed={"deploy/checkout.yaml": frozenset({3})})
+    assert cond(only_yaml, "complexity")["status"] == "pass"
+    assert cond(only_yaml, "complexity")["items"] == []
+    only_tests = evaluate(make_result(functions=FUNCS), policy, changed={"services/checkout/tests/test_app.py": frozenset({3})})
+    assert cond(only_tests, "complexity")["status"] == "pass"
+    no_metrics = evaluate(make_result(), policy, changed={CK: frozenset({42})})
+    assert cond(no_metrics, "complexity")["status"] == "skipped"
+
+
 # --- diff coverage --------------------------------------------------------------------------------
 
 APP = """\
