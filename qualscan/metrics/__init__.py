@@ -34,7 +34,8 @@ def analyze_file(path: str, text: str, tree: ast.Module, config: Config) -> dict
     ``cyclomatic_total``, ``functions`` [{qualname, line, end_line, cyclomatic, cognitive, nesting,
     params, length, is_method}], ``classes`` [{qualname, line, end_line, length, methods,
     abstract}], ``imports`` [{module, names, line, level, toplevel}], ``statements`` (executable
-    lines), ``tokens`` (normalised clone tokens, one character each) and ``token_lines``
-    (run-length, flat: ``[line, count, line, count, ...]``), and ``problem`` when the file could not be tokenized.
+    lines, ``encoding.encode_lines``), ``clone`` (the normalised clone tokens, one character each,
+    with their source lines: ``encoding.encode_clone_text``), and ``problem`` when the file could not
+    be tokenized.
     """
     return analyze_file_facts(path, text, tree)

@@ -20,42 +20,49 @@ Each group lists every occurrence (file, first line, last line, service). A grou
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
+from itertools import accumulate, compress, count, repeat
 from typing import Any
+
+from qualscan.metrics.encoding import clone_token_count, decode_clone_text
 
 
 def find_clones(
-    streams: Mapping[str, tuple[str, list[int]]],
+    streams: Mapping[str, str | tuple[str, list[int]]],
     service_of: Mapping[str, str | None],
     *,
     min_tokens: int = 50,
     min_lines: int = 6,
 ) -> list[dict[str, Any]]:
-    """``streams``: path -> (token string, run-length lines). Returns the clone groups, sorted."""
+    """``streams``: path -> encoded clone text (``encoding.encode_clone_text``, the ``clone`` per-file
+    fact) or (token string, run-length lines). Returns the clone groups, sorted."""
     k = max(1, min_tokens)
-    paths = sorted(p for p, (toks, _) in streams.items() if len(toks) >= k)
+    paths = sorted(p for p, s in streams.items() if _token_count(s) >= k)
     tokens: list[str] = []
     starts: list[list[int]] = []  # per file: token position of each line start
     rows: list[list[int]] = []  # per file: the line of each line start
-    buckets: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    # every window (k tokens from a line start) in (file, position) order, built and counted at C
+    # level: only the windows seen twice or more go into buckets
+    windows: list[str] = []
+    win_file: list[int] = []
+    win_pos: list[int] = []
     for fi, p in enumerate(paths):
-        toks, runs = streams[p]
+        toks, st, rw = _lines(streams[p])
         tokens.append(toks)
-        st: list[int] = []
-        rw: list[int] = []
-        pos = 0
-        limit = len(toks) - k
-        for j in range(0, len(runs), 2):
-            row, count = runs[j], runs[j + 1]
-            st.append(pos)
-            rw.append(row)
-            if pos <= limit:
-                buckets[toks[pos : pos + k]].append((fi, pos))
-            pos += count
         starts.append(st)
         rows.append(rw)
-    candidates = [occ for occ in buckets.values() if len(occ) > 1]
+        n = bisect_right(st, len(toks) - k)
+        first = st[:n]
+        windows.extend(map(toks.__getitem__, map(slice, first, map(k.__add__, first))))
+        win_file.extend(repeat(fi, n))
+        win_pos.extend(first)
+    seen = Counter(windows)
+    buckets: dict[str, list[tuple[int, int]]] = {}
+    for i in compress(count(), map((1).__lt__, map(seen.__getitem__, windows))):
+        buckets.setdefault(windows[i], []).append((win_file[i], win_pos[i]))
+    del windows, seen
+    candidates = list(buckets.values())
     del buckets
     candidates.sort(key=lambda occ: occ[0])
     covered: set[tuple[int, int]] = set()
@@ -94,6 +101,20 @@ def find_clones(
         )
     groups.sort(key=lambda g: (g["occurrences"][0]["file"], g["occurrences"][0]["line"], -g["tokens"]))
     return groups
+
+
+def _token_count(stream: str | tuple[str, list[int]]) -> int:
+    return clone_token_count(stream) if isinstance(stream, str) else len(stream[0])
+
+
+def _lines(stream: str | tuple[str, list[int]]) -> tuple[str, list[int], list[int]]:
+    """(tokens, position of each line start, its line)."""
+    if isinstance(stream, str):
+        return decode_clone_text(stream)
+    toks, runs = stream
+    st = list(accumulate(runs[1::2], initial=0))
+    st.pop()
+    return toks, st, runs[0::2]
 
 
 def _line_of(starts: list[int], rows: list[int], pos: int) -> int:

@@ -7,12 +7,15 @@ import tokenize
 from typing import Any
 
 from qualscan.metrics.complexity import maintainability_index, measure
+from qualscan.metrics.encoding import encode_clone_text, encode_lines
 from qualscan.metrics.raw import raw_and_tokens
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # bumped whenever the shape of the per-file facts changes: facts of another version (an engine
 # cache written by an older qualscan) are ignored by the project pass, with a diagnostic
-FACTS_VERSION = 3  # 3: clone tokens in printable ASCII
+# 3: clone tokens in printable ASCII; 4: clone tokens with their lines, and statement lines, as
+# compact strings (encoding.py)
+FACTS_VERSION = 4
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -112,7 +115,7 @@ def analyze_file_facts(path: str, text: str, tree: ast.Module, *, want_tokens: b
         "halstead": hal,
         "cyclomatic_total": total_cc,
         "imports": imports_of(tree),
-        "statements": statement_lines(tree),
+        "statements": encode_lines(statement_lines(tree)),
     }
     try:
         raw, tokens, runs = raw_and_tokens(text)
@@ -120,11 +123,9 @@ def analyze_file_facts(path: str, text: str, tree: ast.Module, *, want_tokens: b
         facts["raw"] = None
         facts["mi"] = None
         facts["problem"] = f"cannot tokenize for raw metrics: {exc}"
-        facts["tokens"] = ""
-        facts["token_lines"] = []
+        facts["clone"] = ""
         return facts
     facts["raw"] = raw
     facts["mi"] = round(maintainability_index(hal["volume"], total_cc, raw), 4)
-    facts["tokens"] = tokens if want_tokens else ""
-    facts["token_lines"] = runs if want_tokens else []
+    facts["clone"] = encode_clone_text(tokens, runs) if want_tokens else ""
     return facts

@@ -28,6 +28,7 @@ from typing import Any
 from qualscan.config import Config
 from qualscan.metrics import clones as clones_mod
 from qualscan.metrics import coverage_data, history, modularity
+from qualscan.metrics.encoding import decode_lines
 from qualscan.metrics.filefacts import FACTS_VERSION
 from qualscan.model import Diagnostic, FileKind, Journey, Level, Service, SourceFile
 
@@ -233,11 +234,7 @@ def analyze_project(
     shared_libraries.sort(key=lambda r: (-len(r["used_by"]), r["name"]))
 
     # ---- clones (non-test files)
-    streams = {
-        p: (f.get("tokens") or "", f.get("token_lines") or [])
-        for p, f in facts.items()
-        if not is_test.get(p) and f.get("tokens")
-    }
+    streams = {p: f["clone"] for p, f in facts.items() if not is_test.get(p) and f.get("clone")}
     groups = clones_mod.find_clones(
         streams,
         service_of,
@@ -253,7 +250,6 @@ def analyze_project(
     cov_json: dict[str, Any] | None = None
     per_file_cov: dict[str, coverage_data.FileCoverage] = {}
     if coverage:
-        statements = {p: f.get("statements") or () for p, f in facts.items()}
         known = sorted(facts)
         readable = 0
         for name, data in coverage:
@@ -283,6 +279,11 @@ def analyze_project(
                         fc.branches,
                         fc.branches_covered,
                     )
+        statements = {  # decoded only for the files whose data leaves the executable lines unknown
+            p: decode_lines(facts[p].get("statements") or "")
+            for p, fc in per_file_cov.items()
+            if fc.executable is None and p in facts
+        }
         per_file_cov = coverage_data.apply_statements(per_file_cov, statements)
         if readable:
             cov_json = _coverage_json(per_file_cov, file_row, functions_json, service_of, is_test)
