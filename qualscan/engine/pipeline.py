@@ -173,10 +173,9 @@ def prepare_inputs(
     it reuses a stored report)."""
     root = root.resolve()
     # With checks to run, the walk goes to a forked child (the inventory is small to send back)
-    # while this process imports the rule modules and the analysis layers (issue #8: ~0.2 s of a
-    # one-file gate on Django each); without fork, it is walked here.
+    # while this process imports the rule modules and the analysis layers and opens the cache
+    # (issue #8: ~0.2 s of a one-file gate on Django each); without fork, it is walked here.
     walk_job = parallel.spawn(discover, root, config) if validate else None
-    diags: list[Diagnostic] = []
     git_text: str | None = None
     git_problem: str | None = None
     try:
@@ -186,6 +185,7 @@ def prepare_inputs(
             if validate:
                 validate_rule_options(config)
                 _import_analysis_layers()
+            cache, cache_diags = _open_cache(root, config, use_cache)
             inventory = walk_job.result() if walk_job is not None else discover(root, config)
             if history_job is not None:
                 git_text, git_problem = history_job.result()
@@ -193,22 +193,6 @@ def prepare_inputs(
         if walk_job is not None:
             walk_job.cancel()  # no-op once joined
     coverage, cov_diags = coverage_files(root, inventory, config)
-    diags.extend(cov_diags)
-    cache = None
-    if use_cache if use_cache is not None else config.use_cache:
-        cache_dir = Path(config.cache_dir)
-        cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
-        if Path(config.cache_dir).is_absolute() or cache_dir.resolve().is_relative_to(root):
-            planted = _tracked_cache(root, cache_dir)
-            if planted:
-                diags.append(Diagnostic(planted, 0, Level.WARNING,
-                                        "cache directory is tracked by git (a committed cache could replay planted "
-                                        "results and hide findings); cache not used"))
-            else:
-                cache = Cache(cache_dir, config, root=root)  # its directory is created on the first write
-        else:  # a symbolic link in the scanned tree must not redirect our writes out of the root
-            diags.append(Diagnostic(config.cache_dir, 0, Level.WARNING,
-                                    "cache directory resolves outside the scanned root (symbolic link?); cache disabled"))
     return ScanInputs(
         inventory=inventory,
         read=lambda rel: read_file(root, rel, config.max_file_size),
@@ -217,8 +201,26 @@ def prepare_inputs(
         git_problem=git_problem,
         coverage=coverage,
         cache=cache,
-        extra_diagnostics=diags,
+        extra_diagnostics=[*cov_diags, *cache_diags],
     )
+
+
+def _open_cache(root: Path, config: Config, use_cache: bool | None) -> tuple[Cache | None, list[Diagnostic]]:
+    """The per-file cache under ``root`` (None: not used, with the reason as a diagnostic)."""
+    if not (use_cache if use_cache is not None else config.use_cache):
+        return None, []
+    cache_dir = Path(config.cache_dir)
+    cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
+    if not (Path(config.cache_dir).is_absolute() or cache_dir.resolve().is_relative_to(root)):
+        # a symbolic link in the scanned tree must not redirect our writes out of the root
+        return None, [Diagnostic(config.cache_dir, 0, Level.WARNING,
+                                 "cache directory resolves outside the scanned root (symbolic link?); cache disabled")]
+    planted = _tracked_cache(root, cache_dir)
+    if planted:
+        return None, [Diagnostic(planted, 0, Level.WARNING,
+                                 "cache directory is tracked by git (a committed cache could replay planted "
+                                 "results and hide findings); cache not used")]
+    return Cache(cache_dir, config, root=root), []  # its directory is created on the first write
 
 
 def _read_set(inputs: ScanInputs) -> list[SourceFile]:
