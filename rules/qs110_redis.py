@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
-
+from qualscan.engine.lazy import lazy_module
 from qualscan.engine.rule import Hit, PythonFileContext, PythonRule
 from qualscan.model import Confidence, Severity
 
 from ._calls import FileCalls, analyze, kwarg, positional, site_hit, skip_file, string_value
+
+if TYPE_CHECKING:
+    import libcst as cst
+else:
+    cst = lazy_module("libcst", globals(), "cst")  # imported on first use: see _calls
 
 
 class RedisKeys(PythonRule):

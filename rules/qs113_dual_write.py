@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
-
+from qualscan.engine.lazy import lazy_module
 from qualscan.engine.rule import Hit, PythonFileContext, PythonRule
 from qualscan.model import Confidence, Severity
 
@@ -20,6 +19,11 @@ from ._calls import (
     site_hit,
     skip_file,
 )
+
+if TYPE_CHECKING:
+    import libcst as cst
+else:
+    cst = lazy_module("libcst", globals(), "cst")  # imported on first use: see _calls
 
 COMMIT_METHODS = {"commit", "save", "bulk_create", "create", "update_or_create", "get_or_create", "flush"}
 

@@ -16,14 +16,21 @@ import ast
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import libcst as cst
-import libcst.metadata
+from typing import TYPE_CHECKING, Any
 
 from qualscan.config import Config
+from qualscan.engine.lazy import lazy_module
 from qualscan.engine.registry import all_rules, rule_by_code
 from qualscan.engine.rule import PythonFileContext, PythonRule
+
+# QS101 imports KeywordEdit from here, so the rule registry imports this module: libcst is imported
+# on first use only (qualscan.engine.lazy), and the transformer class is built when a fix runs.
+if TYPE_CHECKING:
+    import libcst as cst
+    import libcst.metadata as cst_metadata
+else:
+    cst = lazy_module("libcst", globals(), "cst")
+    cst_metadata = lazy_module("libcst.metadata", globals(), "cst_metadata")
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -111,19 +118,22 @@ def _bare(comma: cst.Comma) -> cst.Comma:
     return comma.with_changes(whitespace_after=ws)
 
 
-class _Apply(cst.CSTTransformer):
-    def __init__(self, edits: Mapping[int, KeywordEdit]) -> None:
-        super().__init__()
-        self.edits = edits
-        self.changes = 0
+def _apply_edits(module: cst.Module, edits: Mapping[int, KeywordEdit]) -> tuple[cst.Module, int]:
+    """``module`` with the edits (keyed by ``id`` of the original call node) applied, and the number of changes."""
+    changes = 0
 
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        edit = self.edits.get(id(original_node))
-        if edit is None:
-            return updated_node
-        new, n = _with_keywords(updated_node, edit.keywords)
-        self.changes += n
-        return new
+    class _Apply(cst.CSTTransformer):  # defined here: a module-level subclass would import libcst with the rules
+        def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+            nonlocal changes
+            edit = edits.get(id(original_node))
+            if edit is None:
+                return updated_node
+            new, n = _with_keywords(updated_node, edit.keywords)
+            changes += n
+            return new
+
+    new_module = module.visit(_Apply())
+    return new_module, changes
 
 
 def _apply_rule(text: str, rule: type[PythonRule], options: Mapping[str, Any], config: Config) -> tuple[str, int]:
@@ -135,7 +145,7 @@ def _apply_rule(text: str, rule: type[PythonRule], options: Mapping[str, Any], c
     ctx = PythonFileContext(
         "<fix>", text, tree, service=None, is_test=False, config=config, imports=_imports(tree)
     )
-    wrapper = libcst.metadata.MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = cst_metadata.MetadataWrapper(module, unsafe_skip_copy=True)
     ctx._cst = wrapper
     ctx.options = {**rule.options, **config.rule_options.get(rule.code, {})}
     if rule.triggers and not (rule.triggers & ctx.imports):
@@ -143,11 +153,10 @@ def _apply_rule(text: str, rule: type[PythonRule], options: Mapping[str, Any], c
     edits = {id(e.call): e for e in rule.fixes(ctx, options)}  # type: ignore[attr-defined]
     if not edits:
         return text, 0
-    applier = _Apply(edits)
-    new_module = wrapper.module.visit(applier)
-    if applier.changes == 0:
+    new_module, changes = _apply_edits(wrapper.module, edits)
+    if changes == 0:
         return text, 0
-    return new_module.code, applier.changes
+    return new_module.code, changes
 
 
 def fix_source(
