@@ -46,6 +46,8 @@ class Commit:
 
 
 def _unquote(path: str) -> str:
+    if not path.startswith('"'):
+        return path  # (nearly every path: git quotes only unusual ones)
     m = _QUOTED.match(path)
     if not m:
         return path
@@ -93,20 +95,26 @@ def parse_git_log(text: str) -> tuple[list[Commit], int]:
 
 def churn(commits: list[Commit]) -> dict[str, dict[str, Any]]:
     per: dict[str, dict[str, Any]] = {}
-    authors: dict[str, Counter[str]] = defaultdict(Counter)
+    authors: dict[str, dict[str, int]] = {}  # path -> author -> commits
     for c in commits:
+        when, author = c.time, c.author
         for path, added, removed in c.files:
-            row = per.setdefault(path, {"commits": 0, "added": 0, "removed": 0, "last_change": 0})
+            row = per.get(path)
+            if row is None:
+                per[path] = {"commits": 1, "added": added, "removed": removed, "last_change": max(0, when)}
+                authors[path] = {author: 1}
+                continue
             row["commits"] += 1
             row["added"] += added
             row["removed"] += removed
-            row["last_change"] = max(row["last_change"], c.time)
-            authors[path][c.author] += 1
+            if when > row["last_change"]:
+                row["last_change"] = when
+            counts = authors[path]
+            counts[author] = counts.get(author, 0) + 1
     for path, row in per.items():
         counts = authors[path]
-        main, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         row["authors"] = len(counts)
-        row["main_author_share"] = round(n / row["commits"], 4)
+        row["main_author_share"] = round(max(counts.values()) / row["commits"], 4)  # the main author's share
     return per
 
 

@@ -84,6 +84,7 @@ def build_index(files: Sequence[SourceFile], services: Mapping[str, str | None])
     idx = ModuleIndex()
     paths = {f.path for f in files}
     by_name: dict[str, set[str]] = defaultdict(set)
+    chain_start: dict[str, int] = {}  # directory -> where its package chain starts (the walk below)
     for f in files:
         idx.service_of[f.path] = f.service
         parts = _dotted(f.path)
@@ -92,9 +93,13 @@ def build_index(files: Sequence[SourceFile], services: Mapping[str, str | None])
         names = {".".join(parts)}
         # package chain: walk up while the directory has an __init__.py
         dir_parts = f.path.split("/")[:-1]
-        k = len(dir_parts)
-        while k > 0 and "/".join([*dir_parts[:k], "__init__.py"]) in paths:
-            k -= 1
+        directory = "/".join(dir_parts)
+        k = chain_start.get(directory, -1)
+        if k < 0:
+            k = len(dir_parts)
+            while k > 0 and "/".join([*dir_parts[:k], "__init__.py"]) in paths:
+                k -= 1
+            chain_start[directory] = k
         chain = parts[k:]
         if chain:
             names.add(".".join(chain))
@@ -130,11 +135,20 @@ def _resolve_relative(importer: str, module: str, level: int, idx: ModuleIndex) 
     return ["/".join([*base, *module.split(".")]) if module else "/".join(base)]
 
 
-def resolve(importer: str, imp: Mapping[str, Any], idx: ModuleIndex, paths: set[str]) -> list[tuple[str, str]]:
-    """Return [(target file, dotted module)] for one import record (possibly several for from-imports)."""
-    module = imp.get("module") or ""
-    names = imp.get("names") or []
-    level = int(imp.get("level") or 0)
+def resolve(
+    importer: str,
+    module: str,
+    names: Sequence[str],
+    level: int,
+    idx: ModuleIndex,
+    paths: set[str],
+    memo: dict[tuple[Any, ...], list[tuple[str, str]]] | None = None,
+) -> list[tuple[str, str]]:
+    """Return [(target file, dotted module)] for one import (possibly several for from-imports):
+    ``import module`` (no names, level 0) or ``from <level dots>module import names``.
+
+    ``memo`` (one per import graph) keeps what an absolute import resolves to for every importer
+    of the same service, as long as no candidate needed the importer's own path to choose."""
     out: list[tuple[str, str]] = []
     if level:
         for base in _resolve_relative(importer, module, level, idx):
@@ -152,17 +166,22 @@ def resolve(importer: str, imp: Mapping[str, Any], idx: ModuleIndex, paths: set[
                         out.append((cand, module or "."))
                         break
         return _dedupe(out)
-    candidates = [f"{module}.{n}" for n in names] + [module]
-    hit_module = False
-    for dotted in candidates:
-        if dotted == module and hit_module and names:
-            # ``from pkg import a, b`` where a and b are submodules: pkg/__init__ is imported too
-            pass
-        target = _pick(importer, dotted, idx)
-        if target is not None and target != importer:
-            out.append((target, dotted))
-            hit_module = True
-    return _dedupe(out)
+    # ``from pkg import a, b``: the submodules pkg.a and pkg.b, then pkg itself (its __init__ is
+    # imported too)
+    own = idx.service_of.get(importer)
+    key = (own, module, *names)
+    picked = memo.get(key) if memo is not None else None
+    if picked is None:
+        picked = []
+        general = True
+        for dotted in [f"{module}.{n}" for n in names] + [module]:
+            target = _pick(importer, dotted, idx)
+            if target is not None:
+                picked.append((target, dotted))
+                general = general and len(idx.by_service(dotted).get(own) or ()) < 2
+        if memo is not None and general:
+            memo[key] = picked
+    return _dedupe([(t, d) for t, d in picked if t != importer])
 
 
 def _dedupe(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -183,6 +202,8 @@ def _pick(importer: str, dotted: str, idx: ModuleIndex) -> str | None:
     groups = idx.by_service(dotted)
     same = groups.get(own)
     if same:
+        if len(same) == 1:  # (nearly always: every name Django imports has one file)
+            return same[0]
         # nearest: longest common directory prefix with the importer
         return max(same, key=lambda c: (_common(c, importer), c))
     top = dotted.split(".")[0]
@@ -204,11 +225,16 @@ def _common(a: str, b: str) -> int:
 
 
 def build_edges(file_facts: Mapping[str, Mapping[str, Any]], idx: ModuleIndex) -> list[ImportEdge]:
+    """Every import of every file (the per-file fact ``imports``) that resolves to a scanned file."""
     paths = set(idx.service_of)
     edges: list[ImportEdge] = []
+    memo: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
     for path in sorted(file_facts):
-        for imp in file_facts[path].get("imports") or []:
-            for target, dotted in resolve(path, imp, idx, paths):
+        for imp in file_facts[path].get("imports") or ():
+            resolved = resolve(
+                path, imp.get("module") or "", imp.get("names") or (), int(imp.get("level") or 0), idx, paths, memo
+            )
+            for target, dotted in resolved:
                 edges.append(ImportEdge(path, target, int(imp["line"]), bool(imp.get("toplevel", True)), dotted))
     return edges
 
@@ -225,12 +251,12 @@ def coupling_table(
         ce[e.source].add(e.target)
         ca[e.target].add(e.source)
     rows = []
+    none: set[str] = set()
     for p in sorted(python_paths):
-        a_in, e_out = len(ca[p]), len(ce[p])
+        a_in, e_out = len(ca.get(p, none)), len(ce.get(p, none))
         inst = e_out / (a_in + e_out) if (a_in + e_out) else 0.0
         classes = (file_facts.get(p) or {}).get("classes") or []
-        abstract = sum(1 for c in classes if c.get("abstract"))
-        abst = abstract / len(classes) if classes else 0.0
+        abst = sum(1 for c in classes if c.get("abstract")) / len(classes) if classes else 0.0
         rows.append(
             {
                 "path": p,
@@ -269,9 +295,10 @@ def cycles_to_break(edges: Sequence[ImportEdge], max_per_component: int = 200) -
         if not e.toplevel or e.source == e.target:
             continue
         key = (e.source, e.target)
-        if key not in first_line or e.line < first_line[key]:
+        line = first_line.get(key)
+        if line is None or e.line < line:
             first_line[key] = e.line
-        g.add_edge(e.source, e.target)
+    g.add_edges_from(first_line)  # the same nodes and edges, in the same order, as add_edge per import
     out: list[dict[str, Any]] = []
     pending = [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1]
     pending.sort()

@@ -149,34 +149,38 @@ def analyze_project(
     classes_json: list[dict[str, Any]] = []
     for path, f in facts.items():
         svc = service_of.get(path)
+        test = is_test.get(path, False)
         if f.get("problem"):
             diags.append(Diagnostic(path, 1, Level.WARNING, str(f["problem"])))
         raw = f.get("raw") or {}
         hal = f.get("halstead") or {}
-        row: dict[str, Any] = {
-            "path": path,
-            "service": svc,
-            "is_test": is_test.get(path, False),
-            "loc": raw.get("loc"),
-            "lloc": raw.get("lloc"),
-            "sloc": raw.get("sloc"),
-            "comments": raw.get("comments"),
-            "multi": raw.get("multi"),
-            "blank": raw.get("blank"),
-            "single_comments": raw.get("single_comments"),
-            "mi": f.get("mi"),
-            "cyclomatic": f.get("cyclomatic_total"),
-            "halstead_volume": round(hal.get("volume", 0.0), 3),
-            "halstead_difficulty": round(hal.get("difficulty", 0.0), 3),
-            "halstead_effort": round(hal.get("effort", 0.0), 3),
-            "functions": len(f.get("functions") or ()),
-            "classes": len(f.get("classes") or ()),
-        }
-        files_json.append(row)
-        for fn in f.get("functions") or ():
-            functions_json.append({"file": path, "service": svc, "is_test": row["is_test"], **fn})
-        for c in f.get("classes") or ():
-            classes_json.append({"file": path, "service": svc, "is_test": row["is_test"], **c})
+        fns = f.get("functions") or ()
+        cls = f.get("classes") or ()
+        files_json.append(
+            {
+                "path": path,
+                "service": svc,
+                "is_test": test,
+                "loc": raw.get("loc"),
+                "lloc": raw.get("lloc"),
+                "sloc": raw.get("sloc"),
+                "comments": raw.get("comments"),
+                "multi": raw.get("multi"),
+                "blank": raw.get("blank"),
+                "single_comments": raw.get("single_comments"),
+                "mi": f.get("mi"),
+                "cyclomatic": f.get("cyclomatic_total"),
+                "halstead_volume": round(hal.get("volume", 0.0), 3),
+                "halstead_difficulty": round(hal.get("difficulty", 0.0), 3),
+                "halstead_effort": round(hal.get("effort", 0.0), 3),
+                "functions": len(fns),
+                "classes": len(cls),
+            }
+        )
+        if fns:
+            functions_json.extend([{"file": path, "service": svc, "is_test": test, **fn} for fn in fns])
+        if cls:
+            classes_json.extend([{"file": path, "service": svc, "is_test": test, **c} for c in cls])
     file_row = {r["path"]: r for r in files_json}
 
     # ---- imports, coupling, cycles
