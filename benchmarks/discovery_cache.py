@@ -15,12 +15,14 @@ vs new, in one process, interleaved (issue #8).
 
 The Django copy is committed to a fresh git repository and scanned once (untimed) to fill its
 cache, as in benchmarks/warm_gate.py. The old and new walks, inventories and cache answers are
-checked equal. CPU = ``time.process_time``; medians of ``--rounds``.
+checked equal. CPU = ``time.process_time``; medians of ``--rounds``; the garbage collector tuned as
+``cli.run`` tunes it.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import os
 import shutil
@@ -87,6 +89,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--django", type=Path, default=DJANGO)
     args = ap.parse_args()
+    # as cli.run does: freeze what is imported, raise the gen-0 threshold (engine docs, "Garbage collector")
+    gc.freeze()
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
 
     from qualscan import discovery as new_discovery
     from qualscan.config import Config
