@@ -28,7 +28,7 @@ list of every simple cycle.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,7 +272,7 @@ def coupling_table(
     return rows
 
 
-def _sorted_subgraph(g: nx.DiGraph, nodes: Sequence[str]) -> nx.DiGraph:
+def _sorted_subgraph(g: nx.DiGraph | Mapping[str, Iterable[str]], nodes: Sequence[str]) -> nx.DiGraph:
     """The subgraph on ``nodes`` as a new graph whose nodes and edges are inserted in sorted order.
 
     networkx subgraph *views* iterate a small node filter as a Python set, in string-hash order,
@@ -281,15 +281,63 @@ def _sorted_subgraph(g: nx.DiGraph, nodes: Sequence[str]) -> nx.DiGraph:
     every traversal, and so the reported cycles, the same in every process.
     """
     keep = set(nodes)
+    successors = g.successors if isinstance(g, nx.DiGraph) else (lambda u: g.get(u, ()))
     sub: nx.DiGraph = nx.DiGraph()
     sub.add_nodes_from(sorted(keep))
-    sub.add_edges_from(sorted((u, v) for u in keep for v in g.successors(u) if v in keep))
+    sub.add_edges_from(sorted((u, v) for u in keep for v in successors(u) if v in keep))
     return sub
+
+
+def strongly_connected(succ: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one node of the graph ``succ`` (node -> its
+    successors; a successor need not be a key), each sorted, in sorted order -- the same as
+    ``sorted(sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1)``, without
+    building the networkx graph (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    for root in succ:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(succ.get(root, ())))]
+        while work:
+            node, successors = work[-1]
+            for nxt in successors:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(succ.get(nxt, ()))))
+                    break
+                if nxt in on_stack and index[nxt] < low[node]:
+                    low[node] = index[nxt]
+            else:  # every successor seen: node is finished
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
+                if low[node] == index[node]:
+                    comp: list[str] = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        comp.append(w)
+                        if w == node:
+                            break
+                    if len(comp) > 1:
+                        out.append(sorted(comp))
+    out.sort()
+    return out
 
 
 def cycles_to_break(edges: Sequence[ImportEdge], max_per_component: int = 200) -> list[dict[str, Any]]:
     """A feedback edge set over import-time imports, each with the cycle it breaks."""
-    g: nx.DiGraph = nx.DiGraph()
     first_line: dict[tuple[str, str], int] = {}
     for e in edges:
         if not e.toplevel or e.source == e.target:
@@ -298,10 +346,13 @@ def cycles_to_break(edges: Sequence[ImportEdge], max_per_component: int = 200) -
         line = first_line.get(key)
         if line is None or e.line < line:
             first_line[key] = e.line
-    g.add_edges_from(first_line)  # the same nodes and edges, in the same order, as add_edge per import
+    # the whole graph as a plain adjacency (a networkx graph of every import cost more than the
+    # rest of this function): networkx only for the components with cycles
+    g: dict[str, list[str]] = {}
+    for source, target in first_line:
+        g.setdefault(source, []).append(target)
     out: list[dict[str, Any]] = []
-    pending = [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1]
-    pending.sort()
+    pending = strongly_connected(g)
     while pending:
         comp = pending.pop(0)
         sub = _sorted_subgraph(g, comp)
