@@ -9,6 +9,8 @@ vs new, in one process, interleaved (issue #8).
 * ``cache pass``: what ``pipeline._per_file_pass`` asks the cache for each Python file of a warm
   run (``known_sha``, ``key``, ``get``; a fresh ``Cache`` each round, the pack in the page cache),
   ``engine/cache.py`` of the checkout against that of ``--ref``;
+* ``keys``: ``Cache.key`` for each file (the facts encoded each time) against ``Cache.keyer`` made
+  once per service and owning-test flag (needs the pipeline to call it);
 * ``import``: CPU of a fresh interpreter importing ``qualscan.discovery`` and walking the tree
   (``discover``), each version from its own ``git archive`` snapshot, and whether it imported
   pathspec.
@@ -142,6 +144,29 @@ def main() -> None:
                 times.setdefault(f"build_inventory, {label}", []).append(t_inv)
                 times.setdefault(f"cache pass ({len(py)} files), {label}", []).append(t_cache)
                 times.setdefault(f"cache pass ({len(py)} files), answers {label}", []).append(hash(repr(answers)))
+        def keys_per_file(cache: Any) -> list[str]:
+            return [cache.key(f.path, "0" * 64, {"service": f.service, "test": f.is_test,
+                                                 "info": dict(facts.get(f.service or "", {}))}) for f in py]
+
+        def keys_per_service(cache: Any) -> list[str]:
+            keyers: dict[tuple[str | None, bool], Callable[[str, str], str]] = {}
+            out = []
+            for f in py:
+                keyer = keyers.get((f.service, f.is_test))
+                if keyer is None:
+                    keyer = keyers[(f.service, f.is_test)] = cache.keyer(
+                        {"service": f.service, "test": f.is_test, "info": dict(facts.get(f.service or "", {}))})
+                out.append(keyer(f.path, "0" * 64))
+            return out
+
+        if hasattr(new_cache.Cache, "keyer"):
+            probe = new_cache.Cache(root / config.cache_dir, config, root=root)
+            for _ in range(args.rounds):
+                t_key, by_file = cpu(lambda: keys_per_file(probe))
+                t_keyer, by_service = cpu(lambda: keys_per_service(probe))
+                assert by_file == by_service
+                times.setdefault("keys: Cache.key per file (what the pipeline does)", []).append(t_key)
+                times.setdefault("keys: Cache.keyer per service (a pipeline change)", []).append(t_keyer)
         answers_old, answers_new = (times.pop(f"cache pass ({len(py)} files), answers {v}") for v in ("old", "new"))
         assert answers_old == answers_new, "the cache answers differ"
 

@@ -36,6 +36,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,25 @@ _KEY_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # = json.dumps(sor
 def entry_key(settings: str, path: str, content_sha: str, facts: Mapping[str, Any]) -> str:
     material = _KEY_ENCODER.encode([settings, path, content_sha, facts])
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def entry_keyer(settings: str, facts: Mapping[str, Any]) -> Callable[[str, str], str]:
+    """``entry_key(settings, path, content_sha, facts)`` as a function of ``path`` and
+    ``content_sha``, with ``settings`` and ``facts`` encoded once: a run asks for a key per file but
+    the facts are those of the file's service (on Django, encoding the same facts 2,818 times was
+    ~70 % of the cost of the keys). ``facts`` must not change afterwards. The material is the
+    encoder's, piece by piece: ``[a, b, c, d]`` is ``"[" + a + ", " + b + ", " + c + ", " + d + "]"``
+    and a string is written by ``encode_basestring_ascii`` (tests/test_cache_keys.py)."""
+    head = "[" + _KEY_ENCODER.encode(settings) + ", "
+    tail = ", " + _KEY_ENCODER.encode(facts) + "]"
+    quote = encode_basestring_ascii
+
+    def key(path: str, content_sha: str) -> str:
+        if not isinstance(path, str) or not isinstance(content_sha, str):
+            return entry_key(settings, path, content_sha, facts)
+        return hashlib.sha256(f"{head}{quote(path)}, {quote(content_sha)}{tail}".encode()).hexdigest()
+
+    return key
 
 
 _CODE: str | None = None
@@ -166,6 +186,11 @@ class Cache:
 
     def key(self, path: str, content_sha: str, facts: Mapping[str, Any]) -> str:
         return entry_key(self.settings, path, content_sha, facts)
+
+    def keyer(self, facts: Mapping[str, Any]) -> Callable[[str, str], str]:
+        """``lambda path, content_sha: self.key(path, content_sha, facts)``, cheaper per key (see
+        ``entry_keyer``): for the files that share ``facts`` (those of one service)."""
+        return entry_keyer(self.settings, facts)
 
     def _inside(self, path: Path) -> bool:
         """Read and write only inside the cache directory (no symbolic link out of it)."""
