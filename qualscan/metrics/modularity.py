@@ -144,7 +144,8 @@ def resolve(
     paths: set[str],
     memo: dict[tuple[Any, ...], list[tuple[str, str]]] | None = None,
 ) -> list[tuple[str, str]]:
-    """Return [(target file, dotted module)] for one import (possibly several for from-imports):
+    """Return [(target file, dotted module)] for one import (possibly several for from-imports;
+    the list may be shared with other calls: do not change it):
     ``import module`` (no names, level 0) or ``from <level dots>module import names``.
 
     ``memo`` (one per import graph) keeps what an absolute import resolves to for every importer
@@ -172,16 +173,22 @@ def resolve(
     key = (own, module, *names)
     picked = memo.get(key) if memo is not None else None
     if picked is None:
-        picked = []
+        found = []
         general = True
         for dotted in [f"{module}.{n}" for n in names] + [module]:
             target = _pick(importer, dotted, idx)
             if target is not None:
-                picked.append((target, dotted))
+                found.append((target, dotted))
                 general = general and len(idx.by_service(dotted).get(own) or ()) < 2
+        # first (target, dotted) per target; the importer itself is left out below (the same as
+        # leaving it out first: its removal changes no other target's first entry)
+        picked = _dedupe(found)
         if memo is not None and general:
             memo[key] = picked
-    return _dedupe([(t, d) for t, d in picked if t != importer])
+    for t, _ in picked:
+        if t == importer:
+            return [(t, d) for t, d in picked if t != importer]
+    return picked
 
 
 def _dedupe(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
