@@ -45,7 +45,7 @@ _SHARED, _PIPE, _ERROR = b"m", b"p", b"e"
 
 
 def fork_available() -> bool:
-    return hasattr(os, "fork") and sys.platform.startswith("linux") and os.environ.get("QUALSCAN_NO_FORK", "") in ("", "0")
+    return hasattr(os, "fork") and hasattr(select, "poll") and sys.platform.startswith("linux") and os.environ.get("QUALSCAN_NO_FORK", "") in ("", "0")
 
 
 class Job(Generic[T]):
@@ -117,16 +117,18 @@ class Job(Generic[T]):
         complete = False
         deadline = time.monotonic() + TIMEOUT
         try:
+            poller = select.poll()  # not select(): descriptors past FD_SETSIZE (1024) are refused
+            poller.register(self._fd, select.POLLIN)
             while True:
                 left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+                if left <= 0 or not poller.poll(left * 1000):
                     break  # stuck: given up below
                 chunk = os.read(self._fd, 1 << 20)
                 if not chunk:
                     complete = True
                     break
                 chunks.append(chunk)
-        except OSError:
+        except (OSError, ValueError):
             pass
         message = b"".join(chunks) if complete else b""
         status = self._reap(kill=not complete, unmap=False)

@@ -95,6 +95,26 @@ def test_unpicklable_answer_is_computed_in_the_parent() -> None:
     assert not job.forked
 
 
+def test_descriptor_numbers_past_1024() -> None:
+    # a scan of a deep tree holds many directories open: select() would refuse the pipe's number
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("cannot open 1,200 descriptors here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200) if hard == resource.RLIM_INFINITY else max(soft, min(hard, 4096)), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        job = parallel.spawn(lambda: os.getpid())
+        assert job._fd > 1024
+        assert job.result() != PARENT
+        assert job.forked
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_switched_off_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUALSCAN_NO_FORK", "1")
     job = parallel.spawn(os.getpid)
