@@ -572,14 +572,22 @@ def _per_file_pass(
     cache = inputs.cache
     results: dict[str, dict[str, Any]] = {}
     pending: list[tuple[FileTask, str | None]] = []
+    # a file's key material besides its path and content is its service's facts: encoded once per
+    # (service, test) instead of once per file (Cache.keyer)
+    keyers: dict[tuple[str | None, bool], Callable[[str, str], str]] = {}
     for f in py_files:
-        facts = {"service": f.service, "test": f.is_test, "info": dict(svc_facts.get(f.service or "", {}))}
         key = None
         sha = inputs.shas.get(f.path)
+        keyer = None
+        if cache is not None:
+            keyer = keyers.get((f.service, f.is_test))
+            if keyer is None:
+                facts = {"service": f.service, "test": f.is_test, "info": dict(svc_facts.get(f.service or "", {}))}
+                keyer = keyers[(f.service, f.is_test)] = cache.keyer(facts)
         if cache is not None and sha is None:
             sha = cache.known_sha(f.path, config.max_file_size)
-        if cache is not None and sha is not None:
-            key = cache.key(f.path, sha, facts)
+        if cache is not None and keyer is not None and sha is not None:
+            key = keyer(f.path, sha)
             cached = cache.get(key)
             if cached is not None and cached.get("path") == f.path:
                 results[f.path] = cached
@@ -594,8 +602,8 @@ def _per_file_pass(
             cache.note_read(f.path, data, actual)
             if sha is not None and actual != sha:
                 inputs.changed_during_run.append(f.path)
-            if actual != sha:  # not known before (or changed since the stat): look it up now
-                key = cache.key(f.path, actual, facts)
+            if actual != sha and keyer is not None:  # not known before (or changed since the stat): look it up now
+                key = keyer(f.path, actual)
                 cached = cache.get(key)
                 if cached is not None and cached.get("path") == f.path:
                     results[f.path] = cached
