@@ -266,3 +266,11 @@ def test_find_clones_on_the_stdlib_same_groups_from_every_form() -> None:
         assert len(expected) > 10, len(expected)
         assert find_clones(encoded, service_of, min_tokens=min_tokens, min_lines=min_lines) == expected
         assert find_clones(streams, service_of, min_tokens=min_tokens, min_lines=min_lines) == expected
+
+
+def test_want_tokens_false_leaves_only_the_clone_text_out() -> None:
+    src = (_STDLIB / "json" / "decoder.py").read_text(encoding="utf-8")
+    full = analyze_file("d.py", src, ast.parse(src), Config())
+    lean = analyze_file("d.py", src, ast.parse(src), Config(), want_tokens=False)
+    assert full["clone"] and clone_token_count(full["clone"]) > 1000
+    assert lean == {**full, "clone": ""}

@@ -26,7 +26,7 @@ from qualscan.metrics.project import DEFAULT_GRADES, ProjectMetrics, analyze_pro
 __all__ = ["FACTS_VERSION", "GIT_LOG_ARGS", "DEFAULT_GRADES", "ProjectMetrics", "analyze_file", "analyze_project", "grade"]
 
 
-def analyze_file(path: str, text: str, tree: ast.Module, config: Config) -> dict[str, Any]:
+def analyze_file(path: str, text: str, tree: ast.Module, config: Config, *, want_tokens: bool = True) -> dict[str, Any]:
     """Per-file facts: raw counts, MI, Halstead, functions, classes, imports, statements, clone tokens.
 
     Keys: ``version`` (``FACTS_VERSION``), ``path``, ``raw`` (loc, lloc, sloc, comments, multi, blank, single_comments -- radon's
@@ -37,5 +37,8 @@ def analyze_file(path: str, text: str, tree: ast.Module, config: Config) -> dict
     lines, ``encoding.encode_lines``), ``clone`` (the normalised clone tokens, one character each,
     with their source lines: ``encoding.encode_clone_text``), and ``problem`` when the file could not
     be tokenized.
+
+    ``want_tokens=False`` leaves ``clone`` empty: the project pass never looks for clones in test
+    files, so a caller that knows the file is a test (and keys its cache on that) can skip them.
     """
-    return analyze_file_facts(path, text, tree)
+    return analyze_file_facts(path, text, tree, want_tokens=want_tokens)
