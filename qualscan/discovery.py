@@ -13,6 +13,9 @@ is imported only then (it pulls in asyncio and ssl: ~45 ms of a one-file gate, i
 
 from __future__ import annotations
 
+import datetime as _dt
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -24,7 +27,7 @@ from dataclasses import dataclass, fields
 from fnmatch import fnmatch
 from operator import attrgetter
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from qualscan.config import Config
 from qualscan.model import Diagnostic, FileKind, Level, NodeKind, Service, SourceFile
@@ -699,26 +702,72 @@ def run_git(root: Path, args: Sequence[str], timeout: float = 300) -> tuple[int,
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
-def git_log(root: Path, args: Sequence[str], since_days: int) -> tuple[str | None, str | None]:
-    """One ``git log`` pass for the history metrics: (text, None) or (None|partial, problem)."""
-    code, out, err = run_git(root, ["rev-parse", "--is-inside-work-tree"], timeout=30)
+class HistoryMemo(Protocol):
+    """Where ``git_log`` keeps texts between runs (engine/cache.py's ``Cache``)."""
+
+    def get_history(self, key: str) -> str | None: ...
+
+    def put_history(self, key: str, text: str) -> None: ...
+
+
+def history_since(since_days: int, today: _dt.date | None = None) -> str:
+    """The history window's start: midnight UTC ``since_days`` days before today. A whole day, not
+    "now minus N days": the window (and so a stored log) stays the same for a whole day."""
+    day = (today or _dt.datetime.now(_dt.timezone.utc).date()) - _dt.timedelta(days=max(0, since_days))
+    return f"{day.isoformat()} 00:00:00 +0000"
+
+
+def git_log(
+    root: Path, args: Sequence[str], since_days: int, memo: HistoryMemo | None = None, today: _dt.date | None = None
+) -> tuple[str | None, str | None]:
+    """One ``git log`` pass for the history metrics: (text, None) or (None|partial, problem).
+
+    With a ``memo``, the text is stored under a digest of everything it depends on -- the commit
+    HEAD names, ``args``, the window, the scanned directory inside the repository, a shallow
+    clone, the mailmap (``.mailmap`` at the top of the work tree and the ``mailmap.*`` settings)
+    -- and reused while none of them changes: a commit's history is immutable, and the log of
+    2,818 files added in one commit alone takes ~0.3 s."""
+    code, out, err = run_git(
+        root, ["rev-parse", "--is-inside-work-tree", "--is-shallow-repository", "--show-prefix", "--show-toplevel"], timeout=30
+    )
     if code == 127:
         return None, "git is not installed; history metrics are absent"
-    if code != 0 or out.strip() != "true":
+    lines = out.split("\n")
+    if code != 0 or lines[0].strip() != "true":
         return None, "not a git repository; history metrics are absent"
     problem = None
-    _, shallow, _ = run_git(root, ["rev-parse", "--is-shallow-repository"], timeout=30)
-    if shallow.strip() == "true":
+    if len(lines) > 1 and lines[1].strip() == "true":
         problem = "shallow clone: history metrics cover only the commits present"
-    code, out, err = run_git(
-        root, ["log", "--no-ext-diff", "--no-textconv", *args, f"--since={since_days} days ago", "--relative", "--", "."]
-    )
+    command = ["log", "--no-ext-diff", "--no-textconv", *args, f"--since={history_since(since_days, today)}", "--relative", "--", "."]
+    key = _history_key(root, command, lines) if memo is not None else None
+    if memo is not None and key is not None:
+        stored = memo.get_history(key)
+        if stored is not None:
+            return stored, problem
+    code, out, err = run_git(root, command)
     if code != 0:
         first = (err.strip().splitlines() or ["unknown error"])[-1]
         if "does not have any commits" in err:
             return "", "repository has no commits yet; history metrics are empty"
         return (out or None), f"git log failed ({first}); history metrics may be partial"
+    if memo is not None and key is not None:
+        memo.put_history(key, out)
     return out, problem
+
+
+def _history_key(root: Path, command: Sequence[str], rev_parse: Sequence[str]) -> str | None:
+    """The digest ``git log`` text is stored under (None: HEAD names no commit, nothing to store)."""
+    code, head, _ = run_git(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], timeout=30)
+    if code != 0 or not head.strip():
+        return None
+    _, mailmap_config, _ = run_git(root, ["config", "--get-regexp", r"^mailmap\."], timeout=30)
+    top = rev_parse[3].strip() if len(rev_parse) > 3 else ""
+    try:
+        mailmap = hashlib.sha256(Path(top, ".mailmap").read_bytes()).hexdigest() if top else None
+    except OSError:
+        mailmap = None
+    material = [head.strip(), list(command), [line.strip() for line in rev_parse[1:3]], mailmap_config, mailmap]
+    return hashlib.sha256(json.dumps(material).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # --- coverage files --------------------------------------------------------------------------

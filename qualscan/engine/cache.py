@@ -22,6 +22,12 @@ stores live in the cache directory (format 3, issue #8 perf):
     The rendered report of a whole run (``qualscan scan``), keyed by everything the run reads: the
     inventory, the content hash of every file it reads, ``git log``, coverage, the configuration
     and the qualscan code itself. A re-scan with nothing changed writes the stored bytes.
+``history/<key>.json``
+    The ``git log`` text of the history metrics, keyed by the commit HEAD names, the log's
+    arguments and window, the scanned directory inside the repository, whether the clone is shallow
+    and the mailmap (``discovery.git_log``): a commit's history never changes, so a run on the
+    same HEAD (a re-scan, a gate on uncommitted changes) does not run ``git log --numstat`` again.
+    Same header line as the reports: format, key and the SHA-256 of the text.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ from qualscan.config import Config
 CACHE_FORMAT = 3
 PACK_NAME = "outcomes-v3.pack"
 RESULTS_DIR = "results"
+HISTORY_DIR = "history"
+MAX_HISTORY = 4  # git log texts kept (one per recent HEAD and window)
 KEEP_GENERATIONS = 8  # a pack entry unused by this many writing runs is dropped
 MAX_RESULTS = 4  # whole-run reports kept (most recently written) ...
 MAX_RESULTS_BYTES = 256_000_000  # ... within this many bytes (the newest is always kept)
@@ -404,10 +412,33 @@ class Cache:
     # -- whole-run reports ------------------------------------------------------------------------
 
     def get_result(self, key: str) -> bytes | None:
-        results = self.directory / RESULTS_DIR
-        if not self._inside(results):
+        return self._get_blob(RESULTS_DIR, key)
+
+    def put_result(self, key: str, data: bytes) -> None:
+        self._put_blob(RESULTS_DIR, key, data, MAX_RESULTS, MAX_RESULTS_BYTES)
+
+    # -- git history ------------------------------------------------------------------------------
+
+    def get_history(self, key: str) -> str | None:
+        """The ``git log`` text stored under ``key`` (discovery.git_log's ``memo``)."""
+        data = self._get_blob(HISTORY_DIR, key)
+        if data is None:
             return None
-        raw = _read_nofollow(results / f"{key}.json")
+        try:
+            return data.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            return None
+
+    def put_history(self, key: str, text: str) -> None:
+        self._put_blob(HISTORY_DIR, key, text.encode("utf-8", "surrogatepass"), MAX_HISTORY, MAX_RESULTS_BYTES)
+
+    # -- blobs: a header line (format, key, SHA-256 of the body) then the body ---------------------
+
+    def _get_blob(self, kind: str, key: str) -> bytes | None:
+        folder = self.directory / kind
+        if not self._inside(folder):
+            return None
+        raw = _read_nofollow(folder / f"{key}.json")
         if raw is None:
             return None
         head, _, body = raw.partition(b"\n")
@@ -425,17 +456,17 @@ class Cache:
             return None
         return body
 
-    def put_result(self, key: str, data: bytes) -> None:
+    def _put_blob(self, kind: str, key: str, data: bytes, keep: int, max_bytes: int) -> None:
         header = json.dumps({"check": hashlib.sha256(data).hexdigest(), "format": CACHE_FORMAT, "key": key}).encode()
-        results = self.directory / RESULTS_DIR
-        if not self._atomic_write(results / f"{key}.json", [header, b"\n", data]):
+        folder = self.directory / kind
+        if not self._atomic_write(folder / f"{key}.json", [header, b"\n", data]):
             return
-        try:  # keep the most recent few, within MAX_RESULTS_BYTES (the newest is always kept)
-            stored = sorted(((p.stat(), p) for p in results.glob("*.json")), key=lambda sp: sp[0].st_mtime_ns, reverse=True)
+        try:  # keep the most recent few, within max_bytes (the newest is always kept)
+            stored = sorted(((p.stat(), p) for p in folder.glob("*.json")), key=lambda sp: sp[0].st_mtime_ns, reverse=True)
             total = 0
             for i, (st, old) in enumerate(stored):
                 total += st.st_size
-                if i and (i >= MAX_RESULTS or total > MAX_RESULTS_BYTES):
+                if i and (i >= keep or total > max_bytes):
                     old.unlink()
         except OSError:
             pass

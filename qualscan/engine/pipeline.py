@@ -160,8 +160,8 @@ def _import_analysis_layers() -> None:
     import qualscan.scoring  # noqa: F401
 
 
-def _git_history(root: Path, config: Config) -> tuple[str | None, str | None]:
-    return git_log(root, GIT_LOG_ARGS, int(config.metric("churn_days", 365)))
+def _git_history(root: Path, config: Config, cache: Cache | None = None) -> tuple[str | None, str | None]:
+    return git_log(root, GIT_LOG_ARGS, int(config.metric("churn_days", 365)), memo=cache)
 
 
 def prepare_inputs(
@@ -179,13 +179,13 @@ def prepare_inputs(
     git_text: str | None = None
     git_problem: str | None = None
     try:
+        cache, cache_diags = _open_cache(root, config, use_cache)
         with ThreadPoolExecutor(max_workers=1) as pool:
             # git runs in child processes: let it work while this thread walks the tree
-            history_job = pool.submit(_git_history, root, config) if history else None
+            history_job = pool.submit(_git_history, root, config, cache) if history else None
             if validate:
                 validate_rule_options(config)
                 _import_analysis_layers()
-            cache, cache_diags = _open_cache(root, config, use_cache)
             inventory = walk_job.result() if walk_job is not None else discover(root, config)
             if history_job is not None:
                 git_text, git_problem = history_job.result()
