@@ -165,3 +165,23 @@ def test_prepare_inputs_walks_in_a_child_with_the_same_inventory(tmp_path: Path,
     assert forked.inventory == here.inventory == discover(tmp_path.resolve(), config)
     assert "services/svc3/app/m3.py" not in {f.path for f in forked.inventory.files}
     assert len(forked.inventory.files) == 39 + 4 + 1  # + .gitignore
+
+
+def test_clone_search_in_a_child_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qualscan.engine.pipeline import scan_path
+    from qualscan.metrics import project
+
+    body = "".join(f"    total = total + values[{i}] * {i}\n    if total > {i * 10}:\n        total -= {i}\n" for i in range(12))
+    for svc in ("cart", "checkout", "search"):
+        root = tmp_path / "services" / svc
+        root.mkdir(parents=True)
+        (root / "requirements.txt").write_text("")
+        (root / "calc.py").write_text(f"def compute_{svc}(values):\n    total = 0\n{body}    return total\n")
+    monkeypatch.setattr(project, "PARALLEL_CLONE_CHARS", 0)
+    config = Config(use_cache=False)
+    forked = json_report.render(scan_path(tmp_path, config))
+    monkeypatch.setenv("QUALSCAN_NO_FORK", "1")
+    here = json_report.render(scan_path(tmp_path, config))
+    assert forked == here
+    clones = json.loads(here)["metrics"]["clones"]
+    assert len(clones) == 1 and len(clones[0]["occurrences"]) == 3 and clones[0]["cross_service"]

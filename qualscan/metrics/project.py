@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from qualscan import parallel
 from qualscan.config import Config
 from qualscan.metrics import clones as clones_mod
 from qualscan.metrics import coverage_data, history, modularity
@@ -109,6 +110,16 @@ def _pct(part: float, whole: float) -> float | None:
     return round(100.0 * part / whole, 2) if whole else None
 
 
+# Clone tokens (characters) past which the clone search runs in a forked child: Django's ~2.5
+# million take ~0.1 s, worth the fork; a small repository's few thousand are not.
+PARALLEL_CLONE_CHARS = 500_000
+
+
+def _find_clones(args: tuple[Mapping[str, Any], Mapping[str, str | None]], options: Mapping[str, int]) -> list[dict[str, Any]]:
+    streams, service_of = args
+    return clones_mod.find_clones(streams, service_of, min_tokens=options["min_tokens"], min_lines=options["min_lines"])
+
+
 def analyze_project(
     *,
     config: Config,
@@ -142,6 +153,20 @@ def analyze_project(
                        "left out of the metrics -- clear the cache directory")
         )
     critical = frozenset(critical_services) | frozenset(n for j in journeys for n in j.path)
+
+    # ---- clones (non-test files): started first, in a forked child when there is enough to do
+    # (the groups are small to send back) while this process builds everything else (issue #8)
+    streams = {p: f["clone"] for p, f in facts.items() if not is_test.get(p) and f.get("clone")}
+    clone_args = (streams, service_of)
+    clone_options = {
+        "min_tokens": int(config.metric("clone_min_tokens", 50)),
+        "min_lines": int(config.metric("clone_min_lines", 6)),
+    }
+    clones_job = (
+        parallel.spawn(_find_clones, clone_args, clone_options)
+        if sum(map(len, streams.values())) >= PARALLEL_CLONE_CHARS
+        else None
+    )
 
     # ---- files, functions, classes
     files_json: list[dict[str, Any]] = []
@@ -237,14 +262,8 @@ def analyze_project(
     ]
     shared_libraries.sort(key=lambda r: (-len(r["used_by"]), r["name"]))
 
-    # ---- clones (non-test files)
-    streams = {p: f["clone"] for p, f in facts.items() if not is_test.get(p) and f.get("clone")}
-    groups = clones_mod.find_clones(
-        streams,
-        service_of,
-        min_tokens=int(config.metric("clone_min_tokens", 50)),
-        min_lines=int(config.metric("clone_min_lines", 6)),
-    )
+    # ---- clones
+    groups = clones_job.result() if clones_job is not None else _find_clones(clone_args, clone_options)
     dup_lines = clones_mod.duplicated_lines(groups)
     for p, lines in dup_lines.items():
         if p in file_row:
