@@ -67,6 +67,9 @@ def snapshot(ref: str, dest: Path) -> Path:
     for sub in ("rules", "templates"):  # installed as qualscan.rules / qualscan.templates
         if (dest / sub).is_dir():
             shutil.move(str(dest / sub), str(dest / "qualscan" / sub))
+    # byte-compiled as pip does on install (PYTHONDONTWRITEBYTECODE may be set: every run would
+    # otherwise recompile ~260 modules, ~0.1-0.15 s of a gate; as benchmarks/bench.py does)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest / "qualscan")], check=True)
     return dest
 
 
