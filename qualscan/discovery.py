@@ -679,8 +679,9 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def run_git(root: Path, args: Sequence[str], timeout: float = 300) -> tuple[int, str, str]:
-    """Run git read-only in ``root``; returns (exit code, stdout, stderr). 127 when git is missing."""
+def run_git(root: Path, args: Sequence[str], timeout: float = 300, stdin: str | None = None) -> tuple[int, str, str]:
+    """Run git read-only in ``root``; returns (exit code, stdout, stderr). 127 when git is missing.
+    ``stdin``: text for git's standard input (else none)."""
     git = shutil.which("git")
     if git is None:
         return 127, "", "git is not installed"
@@ -693,7 +694,8 @@ def run_git(root: Path, args: Sequence[str], timeout: float = 300) -> tuple[int,
             capture_output=True,
             timeout=timeout,
             env=_git_env(),
-            stdin=subprocess.DEVNULL,
+            input=stdin.encode("utf-8") if stdin is not None else None,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return 124, "", f"git {args[0]} timed out after {timeout:.0f} s"
@@ -722,11 +724,21 @@ def git_log(
 ) -> tuple[str | None, str | None]:
     """One ``git log`` pass for the history metrics: (text, None) or (None|partial, problem).
 
-    With a ``memo``, the text is stored under a digest of everything it depends on -- the commit
-    HEAD names, ``args``, the window, the scanned directory inside the repository, a shallow
-    clone, the mailmap (``.mailmap`` at the top of the work tree and the ``mailmap.*`` settings)
-    -- and reused while none of them changes: a commit's history is immutable, and the log of
-    2,818 files added in one commit alone takes ~0.3 s."""
+    With a ``memo`` (the cache), what git printed is kept, since a commit's entry never changes:
+
+    * the whole text under a digest of everything it depends on -- the commit HEAD names,
+      ``args``, the window, the scanned directory inside the repository, a shallow clone, the
+      mailmap (``.mailmap`` at the top of the work tree and the ``mailmap.*`` settings) -- reused
+      as it is while HEAD stays (a re-scan, a gate on uncommitted changes);
+    * each commit's entry, under the same digest without HEAD and window: on a new HEAD (a pull
+      request's commit or merge) ``git rev-list`` lists the window's commits in the order the log
+      would print them (the same walk, without diffs) and only the commits not seen before go
+      through ``git log --numstat``; the text is their entries in that order, byte for byte what
+      the whole log prints (tests/test_history_memo.py). Anything unexpected -- an option this
+      does not know, git listing other commits than asked -- runs the whole log instead.
+
+    The log of 2,818 files added in one commit alone takes ~0.3 s; a busy repository's year,
+    seconds."""
     code, out, err = run_git(
         root, ["rev-parse", "--is-inside-work-tree", "--is-shallow-repository", "--show-prefix", "--show-toplevel"], timeout=30
     )
@@ -738,25 +750,90 @@ def git_log(
     problem = None
     if len(lines) > 1 and lines[1].strip() == "true":
         problem = "shallow clone: history metrics cover only the commits present"
-    command = ["log", "--no-ext-diff", "--no-textconv", *args, f"--since={history_since(since_days, today)}", "--relative", "--", "."]
-    key = _history_key(root, command, lines) if memo is not None else None
-    if memo is not None and key is not None:
-        stored = memo.get_history(key)
+    since = f"--since={history_since(since_days, today)}"
+    command = ["log", "--no-ext-diff", "--no-textconv", *args, since, "--relative", "--", "."]
+    keys = _history_keys(root, command, lines) if memo is not None else None
+    if memo is not None and keys is not None:
+        stored = memo.get_history(keys[0])
         if stored is not None:
             return stored, problem
+        text = _log_from_entries(root, args, since, memo, keys[1])
+        if text is not None:
+            memo.put_history(keys[0], text)
+            return text, problem
     code, out, err = run_git(root, command)
     if code != 0:
         first = (err.strip().splitlines() or ["unknown error"])[-1]
         if "does not have any commits" in err:
             return "", "repository has no commits yet; history metrics are empty"
         return (out or None), f"git log failed ({first}); history metrics may be partial"
-    if memo is not None and key is not None:
-        memo.put_history(key, out)
+    if memo is not None and keys is not None:
+        memo.put_history(keys[0], out)
+        if _log_entries(out) is not None:
+            memo.put_history(keys[1], out)  # every commit's entry, for the next HEAD
     return out, problem
 
 
-def _history_key(root: Path, command: Sequence[str], rev_parse: Sequence[str]) -> str | None:
-    """The digest ``git log`` text is stored under (None: HEAD names no commit, nothing to store)."""
+# ``git log`` options that change what is printed for a commit but not which commits the walk lists
+_OUTPUT_ONLY = ("--numstat", "--no-renames")
+# ... and those that change the walk, which ``git rev-list`` takes the same way
+_WALK = ("--no-merges",)
+
+
+def _walk_options(args: Sequence[str]) -> list[str] | None:
+    out = []
+    for a in args:
+        if a in _WALK:
+            out.append(a)
+        elif not (a in _OUTPUT_ONLY or a.startswith("--format=%x1e")):
+            return None  # unknown to this: the whole log is run
+    return out
+
+
+def _log_entries(text: str) -> dict[str, str] | None:
+    """sha -> the commit's entry (``--format=%x1e%H...``: each entry starts with the record separator
+    and the full hash). None when the text is not a sequence of such entries."""
+    if not text:
+        return {}
+    if not text.startswith("\x1e"):
+        return None
+    out: dict[str, str] = {}
+    for part in text[1:].split("\x1e"):
+        sha = part.split("\x1f", 1)[0]
+        if len(sha) not in (40, 64) or sha in out or not all(c in "0123456789abcdef" for c in sha):
+            return None
+        out[sha] = "\x1e" + part
+    return out
+
+
+def _log_from_entries(root: Path, args: Sequence[str], since: str, memo: HistoryMemo, entries_key: str) -> str | None:
+    walk = _walk_options(args)
+    if walk is None:
+        return None
+    code, listed, _ = run_git(root, ["rev-list", *walk, since, "HEAD", "--", "."])
+    if code != 0:
+        return None
+    order = listed.split()
+    known = _log_entries(memo.get_history(entries_key) or "") or {}
+    missing = [sha for sha in order if sha not in known]
+    if missing:
+        code, out, _ = run_git(
+            root, ["log", "--no-ext-diff", "--no-textconv", *args, "--no-walk=unsorted", "--stdin", "--relative", "--", "."],
+            stdin="".join(sha + "\n" for sha in missing),
+        )
+        new = _log_entries(out) if code == 0 else None
+        if new is None or set(new) != set(missing):
+            return None  # git printed other commits than asked: do not guess
+        known.update(new)
+    text = "".join(known[sha] for sha in order)
+    if missing or len(known) != len(order):
+        memo.put_history(entries_key, text)  # the window's entries (older ones fall out)
+    return text
+
+
+def _history_keys(root: Path, command: Sequence[str], rev_parse: Sequence[str]) -> tuple[str, str] | None:
+    """The digests the whole ``git log`` text and the commits' entries are stored under (None:
+    HEAD names no commit, nothing to store). The second leaves out HEAD and the window."""
     code, head, _ = run_git(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], timeout=30)
     if code != 0 or not head.strip():
         return None
@@ -766,8 +843,13 @@ def _history_key(root: Path, command: Sequence[str], rev_parse: Sequence[str]) -
         mailmap = hashlib.sha256(Path(top, ".mailmap").read_bytes()).hexdigest() if top else None
     except OSError:
         mailmap = None
-    material = [head.strip(), list(command), [line.strip() for line in rev_parse[1:3]], mailmap_config, mailmap]
-    return hashlib.sha256(json.dumps(material).encode("utf-8", "surrogatepass")).hexdigest()
+    context = [[line.strip() for line in rev_parse[1:3]], mailmap_config, mailmap]
+    whole = [head.strip(), list(command), *context]
+    entries = ["entries", [a for a in command if not a.startswith("--since=")], *context]
+    return (
+        hashlib.sha256(json.dumps(whole).encode("utf-8", "surrogatepass")).hexdigest(),
+        hashlib.sha256(json.dumps(entries).encode("utf-8", "surrogatepass")).hexdigest(),
+    )
 
 
 # --- coverage files --------------------------------------------------------------------------

@@ -23,11 +23,11 @@ stores live in the cache directory (format 3, issue #8 perf):
     inventory, the content hash of every file it reads, ``git log``, coverage, the configuration
     and the qualscan code itself. A re-scan with nothing changed writes the stored bytes.
 ``history/<key>.json``
-    The ``git log`` text of the history metrics, keyed by the commit HEAD names, the log's
-    arguments and window, the scanned directory inside the repository, whether the clone is shallow
-    and the mailmap (``discovery.git_log``): a commit's history never changes, so a run on the
-    same HEAD (a re-scan, a gate on uncommitted changes) does not run ``git log --numstat`` again.
-    Same header line as the reports: format, key and the SHA-256 of the text.
+    ``git log`` texts of the history metrics (``discovery.git_log``): the whole text keyed by the
+    commit HEAD names, the log's arguments and window, the scanned directory inside the repository,
+    whether the clone is shallow and the mailmap; and every commit's entry keyed by the same without
+    HEAD and window (a commit's entry never changes: a new HEAD logs only the commits not seen
+    before). Same header line as the reports: format, key and the SHA-256 of the text.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ CACHE_FORMAT = 3
 PACK_NAME = "outcomes-v3.pack"
 RESULTS_DIR = "results"
 HISTORY_DIR = "history"
-MAX_HISTORY = 4  # git log texts kept (one per recent HEAD and window)
+MAX_HISTORY = 6  # git log texts kept (whole texts of recent HEADs and commit entries)
 KEEP_GENERATIONS = 8  # a pack entry unused by this many writing runs is dropped
 MAX_RESULTS = 4  # whole-run reports kept (most recently written) ...
 MAX_RESULTS_BYTES = 256_000_000  # ... within this many bytes (the newest is always kept)
