@@ -109,7 +109,8 @@ def analyze_python(task: FileTask, config: Config, rules: Sequence[type[PythonRu
     out["imports"] = sorted(imports)
 
     try:
-        out["metrics"] = metrics_layer.analyze_file(task.path, text, tree, config)
+        # test files are never searched for clones (the cache key holds is_test): no clone text for them
+        out["metrics"] = metrics_layer.analyze_file(task.path, text, tree, config, want_tokens=not task.is_test)
     except RecursionError as exc:
         out["diagnostics"].append(_internal(task.path, "metrics (nesting too deep)", exc))
     except Exception as exc:  # noqa: BLE001 - isolate analyses from each other
