@@ -628,6 +628,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     changed = diff_job.result()
                 except GitError as exc:
                     raise UsageError(str(exc)) from None
+            pool.shutdown()  # its thread leaves: the analysis forks (qualscan/parallel.py) from one thread
 
         result, inputs = _scan_for_gate(root, config, wait_for_diff)
     diags: list[Any] = []
