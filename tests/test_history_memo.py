@@ -21,7 +21,7 @@ from qualscan.engine.cache import HISTORY_DIR, Cache
 from qualscan.engine.pipeline import scan_path
 from qualscan.metrics import GIT_LOG_ARGS
 from qualscan.reporters import json_report
-from tests.test_metrics_history import Repo
+from test_metrics_history import Repo
 
 REAL_GIT = shutil.which("git")
 pytestmark = pytest.mark.skipif(REAL_GIT is None, reason="git not installed")
