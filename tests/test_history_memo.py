@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from test_metrics_history import Repo
 
 from qualscan.config import Config
 from qualscan.discovery import git_log, history_since
@@ -21,7 +22,6 @@ from qualscan.engine.cache import HISTORY_DIR, Cache
 from qualscan.engine.pipeline import scan_path
 from qualscan.metrics import GIT_LOG_ARGS
 from qualscan.reporters import json_report
-from test_metrics_history import Repo
 
 REAL_GIT = shutil.which("git")
 pytestmark = pytest.mark.skipif(REAL_GIT is None, reason="git not installed")
