@@ -754,12 +754,8 @@ def git_log(
     command = ["log", "--no-ext-diff", "--no-textconv", *args, since, "--relative", "--", "."]
     keys = _history_keys(root, command, lines) if memo is not None else None
     if memo is not None and keys is not None:
-        stored = memo.get_history(keys[0])
-        if stored is not None:
-            return stored, problem
-        text = _log_from_entries(root, args, since, memo, keys[1])
+        text = _remembered_log(root, args, since, memo, keys)
         if text is not None:
-            memo.put_history(keys[0], text)
             return text, problem
     code, out, err = run_git(root, command)
     if code != 0:
@@ -772,6 +768,18 @@ def git_log(
         if _log_entries(out) is not None:
             memo.put_history(keys[1], out)  # every commit's entry, for the next HEAD
     return out, problem
+
+
+def _remembered_log(root: Path, args: Sequence[str], since: str, memo: HistoryMemo, keys: tuple[str, str]) -> str | None:
+    """The log from the memo: the whole text stored for this HEAD, else assembled from the commits'
+    entries (stored as the whole text for the next run on this HEAD); None: run the whole log."""
+    stored = memo.get_history(keys[0])
+    if stored is not None:
+        return stored
+    text = _log_from_entries(root, args, since, memo, keys[1])
+    if text is not None:
+        memo.put_history(keys[0], text)
+    return text
 
 
 # ``git log`` options that change what is printed for a commit but not which commits the walk lists

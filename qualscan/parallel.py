@@ -80,29 +80,33 @@ class Job(Generic[T]):
             if shared is not None:
                 shared.close()
             return
-        if pid == 0:  # the child: compute, answer, leave without running anything of the parent's
-            code = 0
-            try:
-                gc.disable()  # short-lived: a collection would only copy the parent's pages
-                os.close(read_fd)
-                try:
-                    payload = pickle.dumps(self._fn(*self._args), protocol=pickle.HIGHEST_PROTOCOL)
-                    if shared is not None and len(payload) <= len(shared):
-                        shared[: len(payload)] = payload
-                        message = _HEADER.pack(_SHARED, len(payload))
-                    else:
-                        message = _HEADER.pack(_PIPE, len(payload)) + payload
-                except BaseException:  # noqa: BLE001 - the parent recomputes and sees the error itself
-                    message = _HEADER.pack(_ERROR, 0)
-                view = memoryview(message)
-                while view:
-                    view = view[os.write(write_fd, view) :]
-            except BaseException:  # noqa: BLE001
-                code = 1
-            finally:
-                os._exit(code)
+        if pid == 0:
+            self._child(read_fd, write_fd, shared)  # never returns
         os.close(write_fd)
         self._pid, self._fd, self._shared = pid, read_fd, shared
+
+    def _child(self, read_fd: int, write_fd: int, shared: mmap.mmap | None) -> None:
+        """Compute, answer, leave without running anything of the parent's (no atexit, no flush)."""
+        code = 0
+        try:
+            gc.disable()  # short-lived: a collection would only copy the parent's pages
+            os.close(read_fd)
+            try:
+                payload = pickle.dumps(self._fn(*self._args), protocol=pickle.HIGHEST_PROTOCOL)
+                if shared is not None and len(payload) <= len(shared):
+                    shared[: len(payload)] = payload
+                    message = _HEADER.pack(_SHARED, len(payload))
+                else:
+                    message = _HEADER.pack(_PIPE, len(payload)) + payload
+            except BaseException:  # noqa: BLE001 - the parent recomputes and sees the error itself
+                message = _HEADER.pack(_ERROR, 0)
+            view = memoryview(message)
+            while view:
+                view = view[os.write(write_fd, view) :]
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
 
     def result(self) -> T:
         if self._pid:
