@@ -208,3 +208,43 @@ def test_alias_bomb_costs_under_a_second_and_100_mb(levels: int) -> None:
     assert figures["seconds"] < 1.0
     assert figures["rss_growth_kb"] < 100 * 1024
     assert any("alias bomb" in m for m in figures["diagnostics"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "--- {a: 1}\n",
+        "--- !!map\na: 1\n",
+        "--- |\n  text\n",
+        "a: 1\n--- {b: 2}\n",
+        "--- # comment\nk: v\n",
+        "--- &x\nk: v\n",
+        "--- [1, 2]\n---\nx: 1\n",
+        "---\n--- {a: 1}\n...\n--- >\n  folded\n  text\n",
+        "--- 'quoted'\n",
+        "a:\n  - 1\n  - 2\n\n\n---\nb: 1\n",
+        "x: 1\r\ny: 2\r\n---\r\nz: 3\r\n",
+    ],
+)
+def test_content_on_the_document_marker_line_is_kept(text: str) -> None:
+    """``--- {a: 1}`` and the like start their document on the marker line: the data equals
+    PyYAML's own reading of the stream (it used to be dropped without a word)."""
+    import yaml
+
+    docs, diags = yamlsafe.load_documents(text, "k8s/x.yaml")
+    assert diags == []
+    assert [d.data for d in docs] == [d for d in yaml.safe_load_all(text) if d is not None]
+    lines = text.splitlines()
+    for d in docs:  # each document's lines are inside the text, its first line holds its content
+        assert 1 <= d.start_line <= d.end_line <= len(lines)
+        assert lines[d.start_line - 1].strip() not in ("", "---", "...")
+
+
+def test_a_deployment_in_flow_style_on_the_marker_line_is_seen(tmp_path: Path) -> None:
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "cart.yaml").write_text(
+        "--- {apiVersion: apps/v1, kind: Deployment, metadata: {name: cart}, spec: {replicas: 1}}\n"
+    )
+    report = json.loads(json_report.render(scan_path(tmp_path, CONFIG)))
+    assert [s["name"] for s in report["services"]] == ["cart"]
+    assert any(f["rule"] == "QS201" and f["file"] == "k8s/cart.yaml" and f["line"] == 1 for f in report["findings"])

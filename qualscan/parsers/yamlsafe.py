@@ -228,16 +228,24 @@ _DOC_SEP = re.compile(r"^---(\s.*)?$")
 
 
 def _split_documents(text: str) -> Iterator[tuple[int, str]]:
-    """Yield (0-based first line, chunk text) for each ``---``-separated document."""
+    """Yield (0-based first line, chunk text) for each ``---``-separated document.
+
+    Content on the ``---`` line itself (``--- {a: 1}``, ``--- |``, ``--- !!map``, an anchor)
+    belongs to the document it starts: the line stays in that chunk with the marker blanked out
+    (columns and line numbers unchanged), never dropped."""
     lines = text.splitlines()
     start = 0
     for i, line in enumerate(lines):
         if _DOC_SEP.match(line) or line.rstrip() == "...":
             if i > start:
-                yield start, "\n".join(lines[start:i])
+                yield start, "\n".join(lines[start:i]) + "\n"
             start = i + 1
+            rest = line[3:].strip() if line.startswith("---") else ""
+            if rest and not rest.startswith("#"):
+                lines[i] = "   " + line[3:]
+                start = i
     if start < len(lines):
-        yield start, "\n".join(lines[start:])
+        yield start, "\n".join(lines[start:]) + "\n"
 
 
 # an unquoted template action: a line starting with ``{{``, or a key / list item whose value does
@@ -308,7 +316,7 @@ def load_documents(text: str, path: str) -> tuple[list[YamlDoc], list[Diagnostic
             diags.append(Diagnostic(path, line, Level.WARNING, f"duplicate key {key[:80]!r}: the last value wins"))
         if data is None:
             continue
-        docs.append(YamlDoc(data, offset + 1, offset + chunk.count("\n") + 1))
+        docs.append(YamlDoc(data, offset + 1, offset + chunk.count("\n")))  # chunks end with one "\n" per line
     return docs, diags
 
 
