@@ -148,6 +148,10 @@ def _classify(path: str, name: str, helm_chart_dirs: Sequence[str]) -> tuple[Fil
                 return FileKind.HELM_TEMPLATE, None
     if lower == "nginx.conf" or (suffix == ".conf" and ("nginx" in path.lower() or lower.endswith(".nginx.conf"))):
         return FileKind.NGINX, None
+    if lower.endswith((".conf.template", ".conf.tmpl")) and ("nginx" in path.lower() or ".nginx." in lower):
+        # the official nginx image's envsubst templates (/etc/nginx/templates/*.conf.template);
+        # their ${VARS} resolve from the owner's environment like a plain config's
+        return FileKind.NGINX, None
     if lower == ".env" or lower.startswith(".env.") or suffix == ".env":
         return FileKind.ENV, None
     if suffix == ".toml":

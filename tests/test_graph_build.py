@@ -165,6 +165,29 @@ def test_network_policy_ingress_ingress_backends_and_nginx_gateway() -> None:
     ]
 
 
+def test_nginx_envsubst_template_is_a_gateway_config() -> None:
+    """The official nginx image renders /etc/nginx/templates/*.conf.template with envsubst at start:
+    the template's proxy_pass is the gateway's edge, its variable resolved from the environment."""
+    template = "server {\n  listen 80;\n  location / {\n    proxy_pass http://${CART_HOST}:8080;\n  }\n}\n"
+    compose = (
+        "services:\n  edge:\n    build: ./edge\n    environment:\n      CART_HOST: cart\n  cart:\n    build: ./cart\n"
+    )
+    model = graph_of(
+        {"docker-compose.yml": compose, "cart/Dockerfile": "FROM python:3.12\n",
+         "edge/Dockerfile": "FROM nginx:1.27\nCOPY nginx/templates /etc/nginx/templates\n",
+         "edge/nginx/templates/default.conf.template": template}
+    )
+    assert ("edge", "cart", "http", True) in edges(model)
+    assert ("edge/nginx/templates/default.conf.template", 4, "gateway") in {
+        (ev.file, ev.line, ev.kind) for ev in model.edge("edge", "cart").evidence
+    }
+    from qualscan.discovery import classify
+    from qualscan.model import FileKind
+
+    assert classify("deploy/site.nginx.conf.template")[0] is FileKind.NGINX
+    assert classify("app/templates/mail.conf.template")[0] is FileKind.OTHER  # not nginx's
+
+
 def test_configmap_key_refs_and_env_from_resolve() -> None:
     cm = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata:\n  CART_URL: http://cart:80\n  REDIS_ADDR: redis:6379\n"
     front = deployment("front").replace(
