@@ -20,6 +20,7 @@ no git history) has ``value: null`` and ``grade: null`` -- absent, never zero.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,11 +116,6 @@ def _pct(part: float, whole: float) -> float | None:
 PARALLEL_CLONE_CHARS = 500_000
 
 
-def _find_clones(args: tuple[Mapping[str, Any], Mapping[str, str | None]], options: Mapping[str, int]) -> list[dict[str, Any]]:
-    streams, service_of = args
-    return clones_mod.find_clones(streams, service_of, min_tokens=options["min_tokens"], min_lines=options["min_lines"])
-
-
 def analyze_project(
     *,
     config: Config,
@@ -157,16 +153,14 @@ def analyze_project(
     # ---- clones (non-test files): started first, in a forked child when there is enough to do
     # (the groups are small to send back) while this process builds everything else (issue #8)
     streams = {p: f["clone"] for p, f in facts.items() if not is_test.get(p) and f.get("clone")}
-    clone_args = (streams, service_of)
-    clone_options = {
-        "min_tokens": int(config.metric("clone_min_tokens", 50)),
-        "min_lines": int(config.metric("clone_min_lines", 6)),
-    }
-    clones_job = (
-        parallel.spawn(_find_clones, clone_args, clone_options)
-        if sum(map(len, streams.values())) >= PARALLEL_CLONE_CHARS
-        else None
+    search_clones = functools.partial(
+        clones_mod.find_clones,
+        streams,
+        service_of,
+        min_tokens=int(config.metric("clone_min_tokens", 50)),
+        min_lines=int(config.metric("clone_min_lines", 6)),
     )
+    clones_job = parallel.spawn(search_clones) if sum(map(len, streams.values())) >= PARALLEL_CLONE_CHARS else None
 
     # ---- files, functions, classes
     files_json: list[dict[str, Any]] = []
@@ -263,7 +257,7 @@ def analyze_project(
     shared_libraries.sort(key=lambda r: (-len(r["used_by"]), r["name"]))
 
     # ---- clones
-    groups = clones_job.result() if clones_job is not None else _find_clones(clone_args, clone_options)
+    groups = clones_job.result() if clones_job is not None else search_clones()
     dup_lines = clones_mod.duplicated_lines(groups)
     for p, lines in dup_lines.items():
         if p in file_row:
